@@ -1,0 +1,31 @@
+/** `agentos kernel`: runs the kernel in the foreground until SIGINT/SIGTERM, then exits 0. */
+import { Console, Effect, Option } from "effect"
+import { Command, Flag } from "effect/cli"
+import * as Daemon from "../kernel/Daemon.ts"
+import { parseUidList } from "../kernel/KernelConfig.ts"
+import * as Shared from "./shared.ts"
+
+export const kernel = Command.make("kernel", {
+  socket: Shared.socket,
+  verbose: Shared.verbose,
+  allowUid: Flag.String("allow-uid").pipe(
+    Flag.withDescription("comma-separated uids besides the kernel's own allowed to connect (also $AGENTOS_ALLOW_UIDS)"),
+    Flag.optional
+  ),
+  maxInFlight: Flag.Int("max-in-flight").pipe(
+    Flag.withDescription("requests one connection may have in flight (default 1024)"),
+    Flag.optional
+  )
+}, ({ socket, allowUid, maxInFlight }) =>
+  Effect.gen(function* () {
+    const uids = Option.getOrElse(allowUid, () => process.env.AGENTOS_ALLOW_UIDS ?? "")
+    const allowUids = yield* Effect.try({ try: () => parseUidList(uids), catch: (e) => e as Error })
+    yield* Daemon.run(
+      {
+        socketPath: Shared.socketPath(socket),
+        allowUids,
+        ...Option.match(maxInFlight, { onNone: () => ({}), onSome: (n) => ({ maxInFlight: n }) })
+      },
+      (settings) => Console.log(`agentos kernel ${settings.kernelId} listening on ${settings.socketPath} (pid ${process.pid})`)
+    )
+  })).pipe(Command.withDescription("Run the kernel in the foreground"))

@@ -1,0 +1,5 @@
+export * as Calls from "./Calls.ts"
+export * from "./Client.ts"
+export * from "./ClientError.ts"
+export * from "./Connection.ts"
+export { connect, type Agent, type ConnectOptions } from "./Agent.ts"

@@ -1,0 +1,14 @@
+/**
+ * AgentOS's public surface: run a kernel, connect to one. Tree declaration (defineTree,
+ * supervisor, agent, service) and boot arrive with supervision.
+ */
+export * as Daemon from "./kernel/Daemon.ts"
+export { KernelConfig, type Settings as KernelSettings } from "./kernel/KernelConfig.ts"
+export * as SocketPath from "./kernel/SocketPath.ts"
+export { connect, type Agent, type ConnectOptions } from "./client/Agent.ts"
+export { Client } from "./client/Client.ts"
+export { Connection } from "./client/Connection.ts"
+export { ConnectionError, KernelCallError } from "./client/ClientError.ts"
+export { ping, type PingResult } from "./client/Ping.ts"
+export { Op } from "./protocol/Op.ts"
+export { PROTOCOL_VERSION, VERSION } from "./Version.ts"

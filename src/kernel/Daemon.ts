@@ -1,0 +1,29 @@
+/**
+ * The kernel as a running daemon: its config, the kernel service and the socket server, composed
+ * into one layer. `run` keeps it up until interrupted (SIGINT/SIGTERM under the CLI), then the
+ * layer's finalizers shut it down in order: stop accepting, drain in-flight replies, close
+ * connections, remove the socket file.
+ */
+import { Effect, Layer } from "effect"
+import { Kernel } from "./Kernel.ts"
+import { KernelConfig, type Settings } from "./KernelConfig.ts"
+import { Server } from "./Server.ts"
+import type { Syscall } from "./Syscall.ts"
+
+/** The whole kernel: config, syscall table, socket server. @category layers */
+export const layer = (options: Partial<Settings> = {}, extraSyscalls: ReadonlyArray<Syscall<KernelConfig>> = []) => {
+  const config = KernelConfig.layer(options)
+  const kernel = Kernel.layerWith(extraSyscalls).pipe(Layer.provide(config))
+  return Server.layer.pipe(Layer.provideMerge(Layer.merge(kernel, config)))
+}
+
+/**
+ * Runs a kernel until interrupted. `onReady` sees the settings once the socket is listening.
+ * @category lifecycle
+ */
+export const run = (options: Partial<Settings> = {}, onReady: (settings: Settings) => Effect.Effect<void> = () => Effect.void) =>
+  Effect.gen(function* () {
+    const config = yield* KernelConfig
+    yield* onReady(config)
+    return yield* Effect.never
+  }).pipe(Effect.provide(layer(options)))

@@ -1,0 +1,57 @@
+/**
+ * The kernel's settings: where it listens, its per-connection limits and who may connect.
+ * Defaults follow DESIGN.md; `fromEnv` reads the environment the way the CLI documents it.
+ */
+import { Context, Layer } from "effect"
+import * as Crypto from "node:crypto"
+import * as Frame from "../protocol/Frame.ts"
+import * as SocketPath from "./SocketPath.ts"
+
+/** The kernel's settings. @category models */
+export interface Settings {
+  /** Unix socket path the kernel listens on. */
+  readonly socketPath: string
+  /** Short random id of this kernel instance; names its cgroup parent `agentos/<id>`. */
+  readonly kernelId: string
+  /** Largest frame body accepted or sent, in bytes. */
+  readonly maxFrame: number
+  /** Requests one connection may have in flight; past it, EAGAIN. */
+  readonly maxInFlight: number
+  /** Uids besides the kernel's own (and root's) allowed to use the socket. */
+  readonly allowUids: ReadonlyArray<number>
+  /** How long shutdown waits for in-flight replies before closing connections. */
+  readonly shutdownGraceMs: number
+}
+
+/** Default requests in flight per connection. @category models */
+export const DEFAULT_MAX_IN_FLIGHT = 1024
+
+/** Default grace for in-flight replies at shutdown. @category models */
+export const DEFAULT_SHUTDOWN_GRACE_MS = 2000
+
+/** A fresh kernel id: `k` and 8 hex digits. @category constructors */
+export const makeKernelId = (): string => `k${Crypto.randomBytes(4).toString("hex")}`
+
+/** Settings with every default filled in. @category constructors */
+export const make = (options: Partial<Settings> = {}): Settings => ({
+  socketPath: options.socketPath ?? SocketPath.resolve(),
+  kernelId: options.kernelId ?? makeKernelId(),
+  maxFrame: options.maxFrame ?? Frame.DEFAULT_MAX_FRAME,
+  maxInFlight: options.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT,
+  allowUids: options.allowUids ?? [],
+  shutdownGraceMs: options.shutdownGraceMs ?? DEFAULT_SHUTDOWN_GRACE_MS
+})
+
+/** Parses `AGENTOS_ALLOW_UIDS` ("1000,1001"); throws on anything but uids. */
+export const parseUidList = (text: string): ReadonlyArray<number> =>
+  text.split(",").map((s) => s.trim()).filter((s) => s !== "").map((s) => {
+    const n = Number(s)
+    if (!Number.isSafeInteger(n) || n < 0) throw new Error(`invalid uid "${s}" in allow-list`)
+    return n
+  })
+
+/** The kernel's settings, as a service. @category services */
+export class KernelConfig extends Context.Service<KernelConfig, Settings>()("agentos/kernel/KernelConfig") {
+  /** Settings from explicit options over defaults. @category layers */
+  static readonly layer = (options: Partial<Settings> = {}) => Layer.succeed(KernelConfig, KernelConfig.of(make(options)))
+}

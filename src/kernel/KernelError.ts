@@ -1,0 +1,63 @@
+/**
+ * The errors a syscall can fail with. Each maps to exactly one POSIX-style code in
+ * protocol/ErrorCode.ts; the message names the step, the object and the cause, because it is
+ * what a user reads (`spawn "web": name already in use`).
+ */
+import { Data } from "effect"
+
+/** Bad arguments; `field` is the path of the offending argument when there is one. @category errors */
+export class InvalidArgument extends Data.TaggedError("InvalidArgument")<{
+  readonly message: string
+  readonly field?: string
+}> {}
+
+/** The named object does not exist. @category errors */
+export class NotFound extends Data.TaggedError("NotFound")<{ readonly message: string }> {}
+
+/** The caller may not do this. @category errors */
+export class PermissionDenied extends Data.TaggedError("PermissionDenied")<{ readonly message: string }> {}
+
+/** The object already exists. @category errors */
+export class AlreadyExists extends Data.TaggedError("AlreadyExists")<{ readonly message: string }> {}
+
+/** The object is in a state that forbids this now. @category errors */
+export class Busy extends Data.TaggedError("Busy")<{ readonly message: string }> {}
+
+/** A limit is reached for now; the same call may succeed later. @category errors */
+export class TryAgain extends Data.TaggedError("TryAgain")<{ readonly message: string }> {}
+
+/** A deadline passed. @category errors */
+export class TimedOut extends Data.TaggedError("TimedOut")<{ readonly message: string }> {}
+
+/** A value is over its size limit. @category errors */
+export class TooBig extends Data.TaggedError("TooBig")<{ readonly message: string }> {}
+
+/** The syscall does not exist, or not yet. @category errors */
+export class NotImplemented extends Data.TaggedError("NotImplemented")<{ readonly message: string }> {}
+
+/** The peer broke the protocol. @category errors */
+export class ProtocolError extends Data.TaggedError("ProtocolError")<{ readonly message: string }> {}
+
+/** A rate limit or budget is exhausted; `retryAfterMs` says when to come back. @category errors */
+export class RateLimited extends Data.TaggedError("RateLimited")<{
+  readonly message: string
+  readonly retryAfterMs?: number
+}> {}
+
+/** The call would wait on itself. @category errors */
+export class Deadlock extends Data.TaggedError("Deadlock")<{ readonly message: string }> {}
+
+/** Any error a syscall may fail with. @category errors */
+export type KernelError =
+  | InvalidArgument
+  | NotFound
+  | PermissionDenied
+  | AlreadyExists
+  | Busy
+  | TryAgain
+  | TimedOut
+  | TooBig
+  | NotImplemented
+  | ProtocolError
+  | RateLimited
+  | Deadlock

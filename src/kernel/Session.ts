@@ -1,0 +1,222 @@
+/**
+ * One connection to the kernel. Its bytes go through a FrameDecoder; each request runs as its
+ * own fiber, so requests on a connection are served concurrently and replies leave in the
+ * order they finish. Replies written in one tick go out in one write. A connection that does
+ * not read its replies stops being read (backpressure), so it cannot grow the kernel's memory;
+ * one whose bytes break the protocol gets an EPROTO push and is closed. Nothing a session does
+ * touches another.
+ */
+import { Effect, Exit, Cause, Fiber, FiberSet, Scope } from "effect"
+import type * as Net from "node:net"
+import * as ErrorCode from "../protocol/ErrorCode.ts"
+import * as Frame from "../protocol/Frame.ts"
+import * as Message from "../protocol/Message.ts"
+import * as Op from "../protocol/Op.ts"
+import { Kernel } from "./Kernel.ts"
+import * as KernelError from "./KernelError.ts"
+import type { PeerCredentials } from "./PeerCredentials.ts"
+import type { Caller } from "./Syscall.ts"
+
+/** Stop reading a connection whose unread replies exceed this many bytes. */
+const WRITE_HIGH_WATER = 4 * 1024 * 1024
+
+/** What the server knows of a new connection. @category models */
+export interface Accepted {
+  readonly sessionId: number
+  readonly socket: Net.Socket
+  readonly peer: PeerCredentials
+  readonly kind: "client" | "agent"
+  /** Whether the peer may use the kernel at all (its uid is allowed). */
+  readonly authorized: boolean
+}
+
+type Run = (effect: Effect.Effect<unknown, KernelError.KernelError>) => Fiber.Fiber<unknown, KernelError.KernelError>
+
+/** A live connection; `serve` drives it. @category models */
+export class Session implements Caller {
+  readonly sessionId: number
+  readonly peer: PeerCredentials
+  readonly kind: "client" | "agent"
+  name: string | undefined = undefined
+  readonly setName = (name: string): void => {
+    this.name = name
+  }
+
+  private readonly socket: Net.Socket
+  private readonly authorized: boolean
+  private readonly decoder: Frame.FrameDecoder
+  private readonly maxFrame: number
+  private readonly maxInFlight: number
+  private readonly dispatch: Kernel["Service"]["dispatch"]
+  private readonly run: Run
+  private readonly inFlight = new Set<number>()
+  private corked = false
+  private draining = false
+  private readPaused = false
+  private onIdle: (() => void) | undefined
+
+  constructor(accepted: Accepted, kernel: Kernel["Service"], run: Run) {
+    this.sessionId = accepted.sessionId
+    this.peer = accepted.peer
+    this.kind = accepted.kind
+    this.socket = accepted.socket
+    this.authorized = accepted.authorized
+    this.maxFrame = kernel.settings.maxFrame
+    this.maxInFlight = kernel.settings.maxInFlight
+    this.decoder = new Frame.FrameDecoder(this.maxFrame)
+    this.dispatch = kernel.dispatch
+    this.run = run
+    this.socket.on("data", this.onData)
+    this.socket.on("drain", this.onDrain)
+  }
+
+  /** Requests not yet answered. */
+  get pending(): number {
+    return this.inFlight.size
+  }
+
+  /** Sends a kernel-initiated event to this connection. */
+  push(push: Message.Push): void {
+    this.write(push)
+  }
+
+  private readonly onData = (chunk: Buffer): void => {
+    if (this.draining) return
+    const error = this.decoder.push(chunk, this.onItem)
+    if (error !== undefined) this.protocolError(error.message)
+  }
+
+  private readonly onDrain = (): void => {
+    if (this.readPaused && !this.draining) {
+      this.readPaused = false
+      this.socket.resume()
+    }
+  }
+
+  private readonly onItem = (item: Frame.FrameItem): void => {
+    if (this.draining) return
+    const request = Message.parseRequest(item)
+    if ("_tag" in request) return this.write(Message.failure(request.id, "EINVAL", request.message))
+    const id = request.id
+    if (!this.authorized) {
+      return this.write(Message.failure(
+        id,
+        "EPERM",
+        `uid ${this.peer.uid} may not use this kernel (it serves uid ${process.getuid?.()} and its allow-list)`
+      ))
+    }
+    if (this.inFlight.has(id)) {
+      return this.write(Message.failure(id, "EINVAL", `request id ${id} is already in flight on this connection`))
+    }
+    if (this.inFlight.size >= this.maxInFlight) {
+      return this.write(Message.failure(id, "EAGAIN", `${this.maxInFlight} requests already in flight on this connection`))
+    }
+    this.inFlight.add(id)
+    const fiber = this.run(this.dispatch(request, this))
+    fiber.addObserver((exit) => this.complete(id, request.op, exit))
+  }
+
+  private complete(id: number, op: number, exit: Exit.Exit<unknown, KernelError.KernelError>): void {
+    this.inFlight.delete(id)
+    if (Exit.isSuccess(exit)) {
+      this.write(Message.ok(id, exit.value))
+    } else {
+      const failure = exit.cause.reasons.find(Cause.isFailReason)
+      if (failure !== undefined) {
+        this.write(Message.failure(id, ErrorCode.fromError(failure.error), failure.error.message))
+      } else if (!Cause.hasInterruptsOnly(exit.cause)) {
+        // A defect is a kernel bug: the caller still gets an answer, and the kernel logs it.
+        this.write(Message.failure(id, "EIO", `kernel error in ${Op.describe(op)}: ${Cause.pretty(exit.cause).split("\n")[0]}`))
+        Effect.runFork(Effect.logError(`session ${this.sessionId}: ${Op.describe(op)} died`, exit.cause))
+      }
+    }
+    if (this.inFlight.size === 0 && this.onIdle !== undefined) this.onIdle()
+  }
+
+  private write(message: object): void {
+    if (this.socket.destroyed || !this.socket.writable) return
+    let frame: Buffer
+    try {
+      frame = Frame.encode(message, this.maxFrame)
+    } catch (e) {
+      const id = (message as { id?: unknown }).id
+      const reason = e instanceof RangeError ? "E2BIG" : "EIO"
+      frame = Frame.encode(Message.failure(
+        Message.isUint(id) ? id : undefined,
+        reason,
+        `encoding reply: ${e instanceof Error ? e.message : String(e)}`
+      ))
+    }
+    // Every reply of one tick leaves in one writev.
+    if (!this.corked) {
+      this.corked = true
+      this.socket.cork()
+      process.nextTick(this.uncork)
+    }
+    if (!this.socket.write(frame) && !this.readPaused) {
+      this.readPaused = true
+      this.socket.pause()
+    }
+  }
+
+  private readonly uncork = (): void => {
+    this.corked = false
+    this.socket.uncork()
+    if (this.socket.writableLength > WRITE_HIGH_WATER && !this.readPaused) {
+      this.readPaused = true
+      this.socket.pause()
+    }
+  }
+
+  private protocolError(message: string): void {
+    this.write(Message.protocolErrorPush(message))
+    this.close()
+  }
+
+  /** Ends the connection after what is already written; a peer that does not read is cut off. */
+  close(): void {
+    this.draining = true
+    this.socket.end()
+    setTimeout(() => this.socket.destroy(), 500).unref()
+  }
+
+  /** Stops reading requests and resolves once every in-flight reply is written, or at the deadline. */
+  drain(graceMs: number): Promise<void> {
+    this.draining = true
+    this.socket.pause()
+    if (this.inFlight.size === 0) return Promise.resolve()
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, graceMs)
+      timer.unref()
+      this.onIdle = () => {
+        clearTimeout(timer)
+        resolve()
+      }
+    })
+  }
+}
+
+/**
+ * Serves one accepted connection until it closes. Its request fibers belong to the session's
+ * scope: when the connection ends, whatever it still has running is interrupted.
+ * @category lifecycle
+ */
+export const serve = Effect.fnUntraced(function* (accepted: Accepted, register: (session: Session) => () => void) {
+  const kernel = yield* Kernel
+  const scope = yield* Scope.Scope
+  const run: Run = yield* FiberSet.makeRuntime<never, unknown, KernelError.KernelError>().pipe(Scope.provide(scope))
+  const session = new Session(accepted, kernel, run)
+  const unregister = register(session)
+  yield* Effect.addFinalizer(() => Effect.sync(() => {
+    unregister()
+    accepted.socket.destroy()
+  }))
+  yield* Effect.callback<void>((resume) => {
+    const done = () => resume(Effect.void)
+    if (accepted.socket.destroyed) return done()
+    accepted.socket.once("close", done)
+    // Errors (ECONNRESET, EPIPE) end the connection; 'close' follows.
+    accepted.socket.on("error", () => {})
+    return Effect.sync(() => accepted.socket.off("close", done))
+  })
+})

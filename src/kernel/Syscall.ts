@@ -1,0 +1,47 @@
+/**
+ * The shape every syscall file shares: its number and a handler from the request's args and
+ * the calling session to a result or a KernelError. The kernel's dispatch table is an array
+ * of these; a number without one answers ENOSYS.
+ */
+import { Effect, Schema } from "effect"
+import type { OpNumber } from "../protocol/Op.ts"
+import * as KernelError from "./KernelError.ts"
+import type { PeerCredentials } from "./PeerCredentials.ts"
+
+/** Who is calling: one connection to the kernel. @category models */
+export interface Caller {
+  /** Kernel-unique connection number. */
+  readonly sessionId: number
+  /** The peer process, from SO_PEERCRED (or the agent's own, for an inherited fd). */
+  readonly peer: PeerCredentials
+  /** `client` for a socket-path connection (the CLI), `agent` for an agent's fd 3. */
+  readonly kind: "client" | "agent"
+  /** The name given at HELLO, if any. */
+  readonly name: string | undefined
+  /** Records the name a client gives itself at HELLO. */
+  readonly setName: (name: string) => void
+}
+
+/** One syscall: its number and its handler. @category models */
+export interface Syscall<R = never> {
+  readonly op: OpNumber
+  readonly handle: (args: unknown, caller: Caller) => Effect.Effect<unknown, KernelError.KernelError, R>
+}
+
+/** Declares a syscall. @category constructors */
+export const make = <R>(
+  op: OpNumber,
+  handle: (args: unknown, caller: Caller) => Effect.Effect<unknown, KernelError.KernelError, R>
+): Syscall<R> => ({ op, handle })
+
+/**
+ * Decodes a syscall's args with a schema; every problem is reported with its path in one
+ * EINVAL message (`args.version: Expected a number, got "1"`).
+ */
+export const decodeArgs = <S extends Schema.Top>(schema: S) => {
+  const decode = Schema.decodeUnknownEffect(schema)
+  return (args: unknown): Effect.Effect<S["Type"], KernelError.InvalidArgument, S["DecodingServices"]> =>
+    decode(args ?? {}, { errors: "all" }).pipe(
+      Effect.mapError((error) => new KernelError.InvalidArgument({ message: `invalid args: ${error.message}` }))
+    )
+}

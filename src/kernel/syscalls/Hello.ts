@@ -1,0 +1,43 @@
+/**
+ * HELLO (0x02): the first request on a connection. The client states the protocol version it
+ * speaks and, optionally, a name; the kernel answers who the caller is, who the kernel is and
+ * the connection's limits.
+ */
+import { Effect, Schema } from "effect"
+import { Op } from "../../protocol/Op.ts"
+import { PROTOCOL_VERSION, VERSION } from "../../Version.ts"
+import { KernelConfig } from "../KernelConfig.ts"
+import * as KernelError from "../KernelError.ts"
+import * as Syscall from "../Syscall.ts"
+
+const HelloArgs = Schema.Struct({
+  version: Schema.Int.check(Schema.isGreaterThanOrEqualTo(1)),
+  name: Schema.optionalKey(Schema.String.check(Schema.isMinLength(1), Schema.isMaxLength(255)))
+})
+
+const decode = Syscall.decodeArgs(HelloArgs)
+
+/** @category syscalls */
+export const Hello = Syscall.make(Op.HELLO, (args, caller) =>
+  Effect.gen(function* () {
+    const hello = yield* decode(args)
+    if (hello.version !== PROTOCOL_VERSION) {
+      return yield* new KernelError.ProtocolError({
+        message: `protocol version ${hello.version} is not supported; this kernel speaks version ${PROTOCOL_VERSION}`
+      })
+    }
+    if (hello.name !== undefined && caller.kind === "client") caller.setName(hello.name)
+    const config = yield* KernelConfig
+    return {
+      agent: {
+        session: caller.sessionId,
+        name: caller.name ?? null,
+        kind: caller.kind,
+        pid: caller.peer.pid,
+        uid: caller.peer.uid,
+        gid: caller.peer.gid
+      },
+      kernel: { id: config.kernelId, version: VERSION, protocol: PROTOCOL_VERSION, pid: process.pid },
+      limits: { maxFrame: config.maxFrame, maxInFlight: config.maxInFlight }
+    }
+  }))

@@ -1,0 +1,854 @@
+/**
+ * A strict RFC 8949 CBOR codec: every frame body of the kernel protocol goes through it. The
+ * encoder writes preferred serialization (shortest integers, lengths and exact floats); the
+ * decoder accepts exactly one well-formed data item and throws `CborError` on anything else.
+ * Ours rather than cbor-x because that one encodes integers above 2^32 as float64, returns
+ * BigInt for safe 8-byte integers, accepts invalid UTF-8 and refuses indefinite-length strings.
+ */
+import { constants, isUtf8 } from "node:buffer"
+
+/** Deepest nesting of arrays, maps and tags either direction accepts. @category models */
+export const MAX_DEPTH = 256
+
+/** Why a byte string is not exactly one well-formed CBOR data item. @category errors */
+export type CborErrorReason = "Truncated" | "TrailingBytes" | "Malformed" | "InvalidUtf8" | "TooDeep" | "Unsupported"
+
+/**
+ * The only error `decode` throws; `encode` throws it (reason TooDeep) for nesting over
+ * MAX_DEPTH, cycles included.
+ * @category errors
+ */
+export class CborError extends Error {
+  readonly reason: CborErrorReason
+
+  constructor(reason: CborErrorReason, message: string) {
+    super(message)
+    this.name = "CborError"
+    this.reason = reason
+  }
+}
+
+/**
+ * A tagged data item (major type 6) other than the bignum tags 2 and 3, which are bigints.
+ * Throws a RangeError when `tag` is 2, 3 or not an integer in 0..2^64-1.
+ * @category models
+ */
+export class CborTag {
+  readonly tag: number | bigint
+  readonly value: unknown
+
+  constructor(tag: number | bigint, value: unknown) {
+    if (typeof tag === "bigint" ? tag < 0n || tag > MAX_U64 : !Number.isSafeInteger(tag) || tag < 0) {
+      throw new RangeError(`CBOR tag ${String(tag)} is not an integer in 0..2^64-1`)
+    }
+    if (tag === 2 || tag === 3 || tag === 2n || tag === 3n) {
+      throw new RangeError(`CBOR tag ${String(tag)} is a bignum: use a bigint`)
+    }
+    this.tag = tag
+    this.value = value
+  }
+}
+
+/**
+ * A simple value (major type 7) other than false, true, null and undefined: 0..19 or 32..255.
+ * Throws a RangeError for any other number.
+ * @category models
+ */
+export class CborSimple {
+  readonly value: number
+
+  constructor(value: number) {
+    if (!Number.isInteger(value) || value < 0 || value > 255 || (value >= 20 && value < 32)) {
+      throw new RangeError(`CBOR simple value ${value} is not in 0..19 or 32..255`)
+    }
+    this.value = value
+  }
+}
+
+const MAX_U64 = 0xffff_ffff_ffff_ffffn
+const TWO_32 = 0x1_0000_0000
+// Frames go out through the scratch buffer; one that grew past this is dropped after use so a
+// single huge message does not keep its memory for the life of the process.
+const SCRATCH_BYTES = 8192
+const SCRATCH_KEEP_BYTES = 1024 * 1024
+// Strings up to this many UTF-16 units are written and read by a JS loop when ASCII; longer
+// ones, or non-ASCII, go through the native UTF-8 routines, whose call cost only pays off then.
+const ASCII_LOOP_MAX = 32
+// Decoding limits below which V8 itself would throw: a bignum is kept far under BigInt's
+// 2^30 bits, a text string under the longest string V8 can make.
+const MAX_BIGNUM_BYTES = 64 * 1024
+const MAX_TEXT_BYTES = constants.MAX_STRING_LENGTH
+const MAX_ARRAY_LENGTH = 0xffff_ffff
+
+// ---------------------------------------------------------------------------------------------
+// Encoding
+// ---------------------------------------------------------------------------------------------
+
+// One growable buffer; `busy` lets a re-entrant encode (a getter that encodes) take its own.
+class Encoder {
+  buf: Buffer
+  view: DataView
+  pos = 0
+  busy = false
+
+  constructor(size: number) {
+    this.buf = Buffer.allocUnsafeSlow(size)
+    this.view = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength)
+  }
+
+  grow(need: number): void {
+    const next = Buffer.allocUnsafeSlow(Math.max(this.buf.length * 2, this.pos + need))
+    this.buf.copy(next, 0, 0, this.pos)
+    this.buf = next
+    this.view = new DataView(next.buffer, next.byteOffset, next.byteLength)
+  }
+
+  // The head of a data item: major type and argument n, a safe non-negative integer, shortest form.
+  head(major: number, n: number): void {
+    if (this.pos + 9 > this.buf.length) this.grow(9)
+    const buf = this.buf
+    const m = major << 5
+    if (n < 24) {
+      buf[this.pos++] = m | n
+    } else if (n < 0x100) {
+      buf[this.pos++] = m | 24
+      buf[this.pos++] = n
+    } else if (n < 0x1_0000) {
+      buf[this.pos++] = m | 25
+      buf[this.pos++] = n >>> 8
+      buf[this.pos++] = n & 0xff
+    } else if (n < TWO_32) {
+      buf[this.pos++] = m | 26
+      this.view.setUint32(this.pos, n)
+      this.pos += 4
+    } else {
+      buf[this.pos++] = m | 27
+      this.view.setUint32(this.pos, Math.floor(n / TWO_32))
+      this.view.setUint32(this.pos + 4, n >>> 0)
+      this.pos += 8
+    }
+  }
+
+  // Rewrites the head at `at` written for argument `was` as one for `n`, moving what follows
+  // when the shortest form of n is shorter.
+  rehead(at: number, major: number, was: number, n: number): void {
+    const end = this.pos
+    const shift = headSize(was) - headSize(n)
+    this.pos = at
+    this.head(major, n)
+    if (shift > 0) this.buf.copyWithin(this.pos, this.pos + shift, end)
+    this.pos = end - shift
+  }
+
+  byte(b: number): void {
+    if (this.pos >= this.buf.length) this.grow(1)
+    this.buf[this.pos++] = b
+  }
+
+  write(value: unknown, depth: number): void {
+    switch (typeof value) {
+      case "number":
+        return this.number(value)
+      case "string":
+        return this.string(value)
+      case "boolean":
+        return this.byte(value ? 0xf5 : 0xf4)
+      case "object":
+        return value === null ? this.byte(0xf6) : this.object(value, depth)
+      case "undefined":
+        return this.byte(0xf7)
+      case "bigint":
+        return this.bigint(value)
+      default:
+        throw new TypeError(`encoding CBOR: cannot encode a ${typeof value}`)
+    }
+  }
+
+  number(v: number): void {
+    if (Number.isSafeInteger(v)) {
+      if (v > 0) return this.head(0, v)
+      if (v < 0) return this.head(1, -1 - v)
+      // -0 is not an integer in CBOR: it keeps its sign as a half float.
+      if (Object.is(v, -0)) return this.float(v)
+      return this.byte(0)
+    }
+    this.float(v)
+  }
+
+  // The shortest float that holds v exactly (RFC 8949 §4.2.2).
+  float(v: number): void {
+    if (this.pos + 9 > this.buf.length) this.grow(9)
+    const buf = this.buf
+    if (v !== v) {
+      buf[this.pos++] = 0xf9
+      buf[this.pos++] = 0x7e
+      buf[this.pos++] = 0x00
+      return
+    }
+    if (Math.fround(v) !== v) {
+      buf[this.pos++] = 0xfb
+      this.view.setFloat64(this.pos, v)
+      this.pos += 8
+      return
+    }
+    const half = halfBits(v)
+    if (half >= 0) {
+      buf[this.pos++] = 0xf9
+      buf[this.pos++] = half >>> 8
+      buf[this.pos++] = half & 0xff
+      return
+    }
+    buf[this.pos++] = 0xfa
+    this.view.setFloat32(this.pos, v)
+    this.pos += 4
+  }
+
+  bigint(v: bigint): void {
+    const negative = v < 0n
+    const magnitude = negative ? -1n - v : v
+    if (magnitude <= MAX_U64) {
+      if (magnitude <= 0x1f_ffff_ffff_ffffn) return this.head(negative ? 1 : 0, Number(magnitude))
+      if (this.pos + 9 > this.buf.length) this.grow(9)
+      this.buf[this.pos++] = negative ? 0x3b : 0x1b
+      this.view.setBigUint64(this.pos, magnitude)
+      this.pos += 8
+      return
+    }
+    // A bignum: tag 2 or 3 around the big-endian magnitude, no leading zero bytes.
+    const hex = magnitude.toString(16)
+    const bytes = Buffer.from(hex.length % 2 === 0 ? hex : `0${hex}`, "hex")
+    this.byte(negative ? 0xc3 : 0xc2)
+    this.bytes(bytes)
+  }
+
+  string(s: string): void {
+    const n = s.length
+    if (n <= ASCII_LOOP_MAX) {
+      // Optimistic ASCII: the head assumes one byte per unit, undone at the first other unit.
+      const start = this.pos
+      this.head(3, n)
+      if (this.pos + n > this.buf.length) this.grow(n)
+      const buf = this.buf
+      let p = this.pos
+      let i = 0
+      for (; i < n; i++) {
+        const c = s.charCodeAt(i)
+        if (c >= 0x80) break
+        buf[p++] = c
+      }
+      if (i === n) {
+        this.pos = p
+        return
+      }
+      this.pos = start
+    }
+    // Lone surrogates are written as U+FFFD, as Buffer does: they have no UTF-8 form.
+    const length = Buffer.byteLength(s, "utf8")
+    this.head(3, length)
+    if (this.pos + length > this.buf.length) this.grow(length)
+    this.pos += this.buf.write(s, this.pos, length, "utf8")
+  }
+
+  bytes(b: Uint8Array): void {
+    const n = b.length
+    this.head(2, n)
+    if (this.pos + n > this.buf.length) this.grow(n)
+    if (n <= 16) {
+      const buf = this.buf
+      for (let i = 0; i < n; i++) buf[this.pos + i] = b[i]!
+    } else {
+      this.buf.set(b, this.pos)
+    }
+    this.pos += n
+  }
+
+  object(v: object, depth: number): void {
+    const proto: unknown = Object.getPrototypeOf(v)
+    if (proto === Object.prototype || proto === null) {
+      if (depth >= MAX_DEPTH) throw tooDeepToEncode()
+      const record = v as Record<string, unknown>
+      const keys = Object.keys(record)
+      const at = this.pos
+      this.head(5, keys.length)
+      // Keys holding undefined are left out, so an absent optional field never goes on the wire.
+      let count = 0
+      for (let i = 0; i < keys.length; i++) {
+        const key = keys[i]!
+        const item = record[key]
+        if (item === undefined) continue
+        count++
+        this.string(key)
+        this.write(item, depth + 1)
+      }
+      if (count !== keys.length) this.rehead(at, 5, keys.length, count)
+      return
+    }
+    if (Array.isArray(v)) {
+      if (depth >= MAX_DEPTH) throw tooDeepToEncode()
+      const n = v.length
+      this.head(4, n)
+      for (let i = 0; i < n; i++) this.write(v[i], depth + 1)
+      return
+    }
+    if (v instanceof Uint8Array) return this.bytes(v)
+    if (v instanceof Map) {
+      if (depth >= MAX_DEPTH) throw tooDeepToEncode()
+      this.head(5, v.size)
+      for (const [key, item] of v) {
+        this.write(key, depth + 1)
+        this.write(item, depth + 1)
+      }
+      return
+    }
+    if (v instanceof CborTag) {
+      if (depth >= MAX_DEPTH) throw tooDeepToEncode()
+      const tag = v.tag
+      if (typeof tag === "number") {
+        this.head(6, tag)
+      } else if (tag <= 0x1f_ffff_ffff_ffffn) {
+        this.head(6, Number(tag))
+      } else {
+        this.byte(0xdb)
+        if (this.pos + 8 > this.buf.length) this.grow(8)
+        this.view.setBigUint64(this.pos, tag)
+        this.pos += 8
+      }
+      return this.write(v.value, depth + 1)
+    }
+    if (v instanceof CborSimple) {
+      return v.value < 24 ? this.byte(0xe0 | v.value) : (this.byte(0xf8), this.byte(v.value))
+    }
+    throw new TypeError(`encoding CBOR: cannot encode ${describe(v)}`)
+  }
+}
+
+const headSize = (n: number): number => (n < 24 ? 1 : n < 0x100 ? 2 : n < 0x1_0000 ? 3 : n < TWO_32 ? 5 : 9)
+
+const tooDeepToEncode = (): CborError =>
+  new CborError("TooDeep", `encoding CBOR: nesting is deeper than ${MAX_DEPTH} (or the value is cyclic)`)
+
+const describe = (v: object): string => {
+  const name: unknown = (v as { constructor?: { name?: unknown } }).constructor?.name
+  return typeof name === "string" && name !== "" ? `a ${name}` : "an object with a foreign prototype"
+}
+
+const f32 = new DataView(new ArrayBuffer(4))
+
+// The binary16 bits of v when v (already known to be an exact float32, not NaN) is exactly a
+// half float, else -1.
+const halfBits = (v: number): number => {
+  f32.setFloat32(0, v)
+  const bits = f32.getUint32(0)
+  const sign = (bits >>> 16) & 0x8000
+  const exp = (bits >>> 23) & 0xff
+  const mant = bits & 0x7f_ffff
+  if (exp === 0xff) return sign | 0x7c00 // ±Infinity
+  if (exp === 0) return mant === 0 ? sign : -1 // ±0; float32 subnormals are far below half range
+  const e = exp - 127
+  if (e >= -14 && e <= 15) {
+    return (mant & 0x1fff) === 0 ? sign | ((e + 15) << 10) | (mant >>> 13) : -1
+  }
+  if (e >= -24 && e < -14) {
+    // A half subnormal: value = m * 2^-24 with m = significand >> (-e - 1).
+    const significand = 0x80_0000 | mant
+    const shift = -e - 1
+    return (significand & ((1 << shift) - 1)) === 0 ? sign | (significand >>> shift) : -1
+  }
+  return -1
+}
+
+const shared = new Encoder(SCRATCH_BYTES)
+
+// The encoder to use now: the shared one unless a getter is encoding from inside an encode.
+const acquire = (): Encoder => {
+  const encoder = shared.busy ? new Encoder(256) : shared
+  encoder.busy = true
+  encoder.pos = 0
+  return encoder
+}
+
+const release = (encoder: Encoder): void => {
+  encoder.busy = false
+  if (encoder === shared && encoder.buf.length > SCRATCH_KEEP_BYTES) {
+    encoder.buf = Buffer.allocUnsafeSlow(SCRATCH_BYTES)
+    encoder.view = new DataView(encoder.buf.buffer, encoder.buf.byteOffset, encoder.buf.byteLength)
+  }
+}
+
+/**
+ * Encodes value as one CBOR data item in preferred serialization.
+ *
+ * **Details** Safe integers are major types 0/1, other numbers the shortest exact float, bigints
+ * 0/1 within 64 bits else bignum tags 2/3, Uint8Array a byte string, arrays arrays, Maps and
+ * plain objects maps (object keys holding undefined are left out), CborTag/CborSimple as such.
+ *
+ * **Gotchas** Lone surrogates in strings are written as U+FFFD.
+ *
+ * Throws a TypeError for any other value (functions, symbols, Date, Set, …), CborError TooDeep
+ * for nesting over MAX_DEPTH.
+ * @category constructors
+ */
+export const encode = (value: unknown): Uint8Array => {
+  const encoder = acquire()
+  try {
+    encoder.write(value, 0)
+    const length = encoder.pos
+    const buf = encoder.buf
+    const out = new Uint8Array(length)
+    if (length <= 64) {
+      for (let i = 0; i < length; i++) out[i] = buf[i]!
+    } else {
+      out.set(buf.subarray(0, length))
+    }
+    return out
+  } finally {
+    release(encoder)
+  }
+}
+
+/**
+ * Encodes value like `encode`, into a fresh Buffer whose first `headerBytes` bytes are zero and
+ * left for the caller (the frame length), so the frame needs no second copy.
+ * @category constructors
+ */
+export const encodeWithHeader = (value: unknown, headerBytes: number): Buffer => {
+  if (!Number.isSafeInteger(headerBytes) || headerBytes < 0) {
+    throw new RangeError(`encoding CBOR: a header of ${headerBytes} bytes is not a non-negative integer`)
+  }
+  const encoder = acquire()
+  try {
+    encoder.write(value, 0)
+    const length = encoder.pos
+    const buf = encoder.buf
+    // allocUnsafe: small frames come from Node's pool; every byte is written below.
+    const out = Buffer.allocUnsafe(headerBytes + length)
+    for (let i = 0; i < headerBytes; i++) out[i] = 0
+    if (length <= 64) {
+      for (let i = 0; i < length; i++) out[headerBytes + i] = buf[i]!
+    } else {
+      buf.copy(out, headerBytes, 0, length)
+    }
+    return out
+  } finally {
+    release(encoder)
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Decoding
+// ---------------------------------------------------------------------------------------------
+
+// Decoder state: decode never calls out to user code, so one set of module variables is safe.
+const EMPTY = new Uint8Array(0)
+let src: Uint8Array = EMPTY
+let pos = 0
+let end = 0
+// The two halves of the last 8-byte argument, for integers and tags above 2^53.
+let argHi = 0
+let argLo = 0
+
+const f64 = new DataView(new ArrayBuffer(8))
+const utf8 = new TextDecoder("utf-8", { ignoreBOM: true })
+
+const fail = (reason: CborErrorReason, what: string): CborError =>
+  new CborError(reason, `decoding CBOR at byte ${pos}: ${what}`)
+
+const truncated = (what: string): CborError => fail("Truncated", `${what} runs past the end (${end} bytes)`)
+
+// The argument of the head whose additional info is ai (< 28); 8-byte arguments over 2^53 are
+// inexact here and exact in argHi/argLo.
+const readArg = (ai: number): number => {
+  if (ai < 24) return ai
+  const b = src
+  const p = pos
+  switch (ai) {
+    case 24:
+      if (p + 1 > end) throw truncated("a 1-byte argument")
+      pos = p + 1
+      return b[p]!
+    case 25:
+      if (p + 2 > end) throw truncated("a 2-byte argument")
+      pos = p + 2
+      return (b[p]! << 8) | b[p + 1]!
+    case 26:
+      if (p + 4 > end) throw truncated("a 4-byte argument")
+      pos = p + 4
+      return b[p]! * 0x100_0000 + ((b[p + 1]! << 16) | (b[p + 2]! << 8) | b[p + 3]!)
+    default:
+      if (p + 8 > end) throw truncated("an 8-byte argument")
+      pos = p + 8
+      argHi = b[p]! * 0x100_0000 + ((b[p + 1]! << 16) | (b[p + 2]! << 8) | b[p + 3]!)
+      argLo = b[p + 4]! * 0x100_0000 + ((b[p + 5]! << 16) | (b[p + 6]! << 8) | b[p + 7]!)
+      return argHi * TWO_32 + argLo
+  }
+}
+
+const bigArg = (): bigint => (BigInt(argHi) << 32n) | BigInt(argLo)
+
+const readBytes = (n: number): Uint8Array => {
+  if (n > end - pos) throw truncated(`a byte string of ${n} bytes`)
+  // A copy, never a view: a decoded message must not pin the buffer it was read from.
+  const out = new Uint8Array(n)
+  const b = src
+  const p = pos
+  if (n <= 16) {
+    for (let i = 0; i < n; i++) out[i] = b[p + i]!
+  } else {
+    out.set(b.subarray(p, p + n))
+  }
+  pos = p + n
+  return out
+}
+
+// bytes[p, p + n), already known to be ASCII, as a string.
+const asciiString = (b: Uint8Array, p: number, n: number): string => {
+  const fromCharCode = String.fromCharCode
+  let s = ""
+  let i = 0
+  for (; i + 4 <= n; i += 4) s += fromCharCode(b[p + i]!, b[p + i + 1]!, b[p + i + 2]!, b[p + i + 3]!)
+  for (; i < n; i++) s += fromCharCode(b[p + i]!)
+  return s
+}
+
+const readText = (n: number): string => {
+  if (n > end - pos) throw truncated(`a text string of ${n} bytes`)
+  const b = src
+  const p = pos
+  if (n <= ASCII_LOOP_MAX) {
+    let high = 0
+    for (let i = 0; i < n; i++) high |= b[p + i]!
+    if (high < 0x80) {
+      pos = p + n
+      return asciiString(b, p, n)
+    }
+  }
+  if (n > MAX_TEXT_BYTES) throw fail("Unsupported", `a text string of ${n} bytes is longer than a JS string can be`)
+  const bytes = b.subarray(p, p + n)
+  if (!isUtf8(bytes)) throw fail("InvalidUtf8", `a text string of ${n} bytes is not valid UTF-8`)
+  pos = p + n
+  return utf8.decode(bytes)
+}
+
+// Map keys repeat in every frame (id, op, args): short ASCII ones come from a small cache keyed
+// by a hash of their bytes, which saves building the string and gives V8 back the same,
+// already internalized, property name.
+const KEY_CACHE_SIZE = 1024
+const keyCache: Array<string> = new Array<string>(KEY_CACHE_SIZE).fill("")
+
+const readKey = (n: number): string => {
+  if (n > end - pos) throw truncated(`a text string of ${n} bytes`)
+  const b = src
+  const p = pos
+  let hash = n
+  for (let i = 0; i < n; i++) {
+    const c = b[p + i]!
+    if (c >= 0x80) return readText(n)
+    hash = (Math.imul(hash, 31) + c) | 0
+  }
+  const slot = hash & (KEY_CACHE_SIZE - 1)
+  const cached = keyCache[slot]!
+  pos = p + n
+  if (cached.length === n) {
+    let i = 0
+    while (i < n && cached.charCodeAt(i) === b[p + i]) i++
+    if (i === n) return cached
+  }
+  const key = asciiString(b, p, n)
+  keyCache[slot] = key
+  return key
+}
+
+// The text keys of the maps being decoded, innermost last: a duplicate is found by comparing
+// with the earlier keys of the same map, cheaper than a property lookup for small maps.
+const keyStack: Array<string> = []
+let keyTop = 0
+const KEY_SCAN_MAX = 16
+
+const readTag = (depth: number, ai: number): unknown => {
+  const n = readArg(ai)
+  if (depth >= MAX_DEPTH) throw fail("TooDeep", `nesting is deeper than ${MAX_DEPTH}`)
+  if (n === 2 || n === 3) {
+    const at = pos
+    const content = item(depth + 1)
+    if (!(content instanceof Uint8Array)) {
+      pos = at
+      throw fail("Malformed", `bignum tag ${n} holds something other than a byte string`)
+    }
+    if (content.length > MAX_BIGNUM_BYTES) {
+      pos = at
+      throw fail("Unsupported", `a bignum of ${content.length} bytes is over the ${MAX_BIGNUM_BYTES}-byte limit`)
+    }
+    const magnitude = bytesToBigInt(content)
+    return n === 2 ? magnitude : -1n - magnitude
+  }
+  const tag = ai === 27 && argHi >= 0x20_0000 ? bigArg() : n
+  return new CborTag(tag, item(depth + 1))
+}
+
+const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"))
+
+const bytesToBigInt = (b: Uint8Array): bigint => {
+  if (b.length <= 6) {
+    let n = 0
+    for (let i = 0; i < b.length; i++) n = n * 256 + b[i]!
+    return BigInt(n)
+  }
+  let hex = "0x"
+  for (let i = 0; i < b.length; i++) hex += HEX[b[i]!]!
+  return BigInt(hex)
+}
+
+const readArray = (n: number, depth: number): Array<unknown> => {
+  if (depth >= MAX_DEPTH) throw fail("TooDeep", `nesting is deeper than ${MAX_DEPTH}`)
+  // Every item is at least one byte: checked before the array is allocated.
+  if (n > end - pos) throw truncated(`an array of ${n} items`)
+  if (n > MAX_ARRAY_LENGTH) throw fail("Unsupported", `an array of ${n} items is longer than a JS array can be`)
+  const out: Array<unknown> = new Array(n)
+  for (let i = 0; i < n; i++) out[i] = item(depth + 1)
+  return out
+}
+
+const readIndefiniteArray = (depth: number): Array<unknown> => {
+  if (depth >= MAX_DEPTH) throw fail("TooDeep", `nesting is deeper than ${MAX_DEPTH}`)
+  const out: Array<unknown> = []
+  for (;;) {
+    if (pos >= end) throw truncated("an indefinite-length array")
+    if (src[pos] === 0xff) {
+      pos++
+      return out
+    }
+    out.push(item(depth + 1))
+  }
+}
+
+// A map: a plain object while every key is a text string, a Map from the first other key on.
+// n is the number of pairs, or -1 for an indefinite-length map.
+const readMap = (n: number, depth: number): unknown => {
+  if (depth >= MAX_DEPTH) throw fail("TooDeep", `nesting is deeper than ${MAX_DEPTH}`)
+  // Every key and value is at least one byte: checked before anything is allocated.
+  if (n > (end - pos) / 2) throw truncated(`a map of ${n} pairs`)
+  const record: Record<string, unknown> = {}
+  let map: Map<unknown, unknown> | undefined
+  const base = keyTop
+  for (let i = 0; n < 0 || i < n; i++) {
+    if (pos >= end) throw truncated(n < 0 ? "an indefinite-length map" : "a map key")
+    const ib = src[pos]!
+    if (ib === 0xff && n < 0) {
+      pos++
+      break
+    }
+    const at = pos
+    let key: unknown
+    if (ib >= 0x60 && ib <= 0x77) {
+      // Fast path: a short definite text key.
+      pos++
+      key = readKey(ib - 0x60)
+    } else {
+      key = item(depth + 1)
+    }
+    const value = item(depth + 1)
+    if (map === undefined && typeof key === "string") {
+      let duplicate = false
+      if (keyTop - base <= KEY_SCAN_MAX) {
+        for (let k = base; k < keyTop; k++) {
+          if (keyStack[k] === key) {
+            duplicate = true
+            break
+          }
+        }
+        keyStack[keyTop++] = key
+      } else {
+        duplicate = Object.hasOwn(record, key)
+      }
+      if (duplicate) {
+        pos = at
+        throw fail("Malformed", `duplicate map key ${JSON.stringify(key)}`)
+      }
+      if (key === "__proto__") {
+        // An own data property; plain assignment would replace the prototype.
+        Object.defineProperty(record, key, { value, writable: true, enumerable: true, configurable: true })
+      } else {
+        record[key] = value
+      }
+      continue
+    }
+    if (map === undefined) map = new Map(Object.entries(record))
+    if (map.has(key)) {
+      pos = at
+      throw fail("Malformed", `duplicate map key ${typeof key === "string" ? JSON.stringify(key) : String(key)}`)
+    }
+    map.set(key, value)
+  }
+  // Drop this map's keys so a large one is not kept alive after the decode.
+  for (let k = base; k < keyTop; k++) keyStack[k] = ""
+  keyTop = base
+  return map ?? record
+}
+
+// The chunks of an indefinite-length string of the given major type (2 bytes, 3 text).
+const readChunks = (major: 2 | 3): Uint8Array | string => {
+  const chunks: Array<Uint8Array> = []
+  const texts: Array<string> = []
+  for (;;) {
+    if (pos >= end) throw truncated("an indefinite-length string")
+    const ib = src[pos]!
+    if (ib === 0xff) {
+      pos++
+      break
+    }
+    const ai = ib & 31
+    if (ib >>> 5 !== major || ai >= 28) {
+      throw fail("Malformed", `a chunk of an indefinite-length ${major === 2 ? "byte" : "text"} string is not a definite one`)
+    }
+    pos++
+    const n = readArg(ai)
+    // Each text chunk must be valid UTF-8 on its own: chunks split only at code points.
+    if (major === 2) chunks.push(readBytes(n))
+    else texts.push(readText(n))
+  }
+  if (major === 3) {
+    let length = 0
+    for (const t of texts) length += t.length
+    if (length > MAX_TEXT_BYTES) throw fail("Unsupported", `a text string of ${length} units is longer than a JS string can be`)
+    return texts.join("")
+  }
+  let total = 0
+  for (const c of chunks) total += c.length
+  const out = new Uint8Array(total)
+  let at = 0
+  for (const c of chunks) {
+    out.set(c, at)
+    at += c.length
+  }
+  return out
+}
+
+const readHalf = (): number => {
+  if (pos + 2 > end) throw truncated("a half float")
+  const h = (src[pos]! << 8) | src[pos + 1]!
+  pos += 2
+  const sign = h & 0x8000 ? -1 : 1
+  const exp = (h >>> 10) & 0x1f
+  const mant = h & 0x3ff
+  if (exp === 0) return sign * mant * 2 ** -24
+  if (exp === 31) return mant === 0 ? sign * Infinity : NaN
+  return sign * (1024 + mant) * 2 ** (exp - 25)
+}
+
+const readFloat = (bytes: 4 | 8): number => {
+  if (pos + bytes > end) throw truncated(`a ${bytes === 4 ? "single" : "double"} float`)
+  const b = src
+  const p = pos
+  for (let i = 0; i < bytes; i++) f64.setUint8(i, b[p + i]!)
+  pos = p + bytes
+  return bytes === 4 ? f64.getFloat32(0) : f64.getFloat64(0)
+}
+
+const readSimple = (ai: number): unknown => {
+  switch (ai) {
+    case 20:
+      return false
+    case 21:
+      return true
+    case 22:
+      return null
+    case 23:
+      return undefined
+    case 24: {
+      if (pos >= end) throw truncated("a simple value")
+      const v = src[pos]!
+      if (v < 32) throw fail("Malformed", `simple value ${v} must be encoded in one byte`)
+      pos++
+      return new CborSimple(v)
+    }
+    case 25:
+      return readHalf()
+    case 26:
+      return readFloat(4)
+    case 27:
+      return readFloat(8)
+    default:
+      return new CborSimple(ai)
+  }
+}
+
+// One data item at the given nesting depth.
+const item = (depth: number): unknown => {
+  if (pos >= end) throw truncated("a data item")
+  const ib = src[pos++]!
+  const major = ib >>> 5
+  const ai = ib & 31
+  if (ai >= 28) {
+    if (ai !== 31) {
+      pos--
+      throw fail("Malformed", `reserved additional information ${ai}`)
+    }
+    switch (major) {
+      case 2:
+        return readChunks(2)
+      case 3:
+        return readChunks(3)
+      case 4:
+        return readIndefiniteArray(depth)
+      case 5:
+        return readMap(-1, depth)
+      case 7:
+        pos--
+        throw fail("Malformed", "a break code outside an indefinite-length item")
+      default:
+        pos--
+        throw fail("Malformed", `major type ${major} cannot have an indefinite length`)
+    }
+  }
+  switch (major) {
+    case 0: {
+      const n = readArg(ai)
+      return ai === 27 && argHi >= 0x20_0000 ? bigArg() : n
+    }
+    case 1: {
+      const n = readArg(ai)
+      // -1 - n is a safe integer only for n <= 2^53 - 2.
+      return ai === 27 && (argHi >= 0x20_0000 || n === Number.MAX_SAFE_INTEGER) ? -1n - bigArg() : -1 - n
+    }
+    case 2:
+      return readBytes(readArg(ai))
+    case 3:
+      return readText(readArg(ai))
+    case 4:
+      return readArray(readArg(ai), depth)
+    case 5:
+      return readMap(readArg(ai), depth)
+    case 6:
+      return readTag(depth, ai)
+    default:
+      return readSimple(ai)
+  }
+}
+
+/**
+ * Decodes bytes holding exactly one well-formed CBOR data item.
+ *
+ * **Details** Integers are numbers when safe, else bigints (and bignum tags 2/3 always bigints);
+ * floats are numbers; byte strings are fresh Uint8Array copies; maps whose keys are all text
+ * strings are plain objects (`__proto__` an own property), other maps Maps; other tags and
+ * simple values are CborTag and CborSimple. Indefinite-length items are accepted.
+ *
+ * **Gotchas** Duplicate keys are found by their decoded values (so 1 and 1.0 collide in a Map);
+ * keys that are arrays or maps are never duplicates of each other.
+ *
+ * Throws CborError, and nothing else, when bytes are not exactly one well-formed item.
+ * @category constructors
+ */
+export const decode = (bytes: Uint8Array): unknown => {
+  src = bytes
+  pos = 0
+  end = bytes.length
+  keyTop = 0
+  try {
+    const value = item(0)
+    if (pos !== end) throw fail("TrailingBytes", `${end - pos} bytes follow the data item`)
+    return value
+  } finally {
+    src = EMPTY
+  }
+}

@@ -1,0 +1,5 @@
+export * as Cbor from "./Cbor.ts"
+export * as ErrorCode from "./ErrorCode.ts"
+export * as Frame from "./Frame.ts"
+export * as Message from "./Message.ts"
+export * as Op from "./Op.ts"

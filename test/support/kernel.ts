@@ -1,0 +1,135 @@
+/**
+ * Test support: a real kernel on a real Unix socket in a fresh temp directory, started in this
+ * process, and a raw connection that sends arbitrary bytes and collects what comes back.
+ * Everything is released by `stop()`, which tests call in a finally/afterEach.
+ */
+import { Context, Effect, Exit, Layer, Scope } from "effect"
+import * as Fs from "node:fs"
+import * as Net from "node:net"
+import * as Os from "node:os"
+import * as Path from "node:path"
+import * as Daemon from "../../src/kernel/Daemon.ts"
+import type { KernelConfig, Settings } from "../../src/kernel/KernelConfig.ts"
+import { Server } from "../../src/kernel/Server.ts"
+import type { Syscall } from "../../src/kernel/Syscall.ts"
+import * as Frame from "../../src/protocol/Frame.ts"
+
+/** A fresh private temp directory; removed by the returned function. */
+export const tempDir = (prefix = "agentos-test-"): { readonly path: string; readonly remove: () => void } => {
+  const path = Fs.mkdtempSync(Path.join(Os.tmpdir(), prefix))
+  return { path, remove: () => Fs.rmSync(path, { recursive: true, force: true }) }
+}
+
+/** A kernel running in this process. */
+export interface TestKernel {
+  readonly socketPath: string
+  readonly server: Server["Service"]
+  /** Closes the kernel (graceful shutdown) and removes its directory. */
+  readonly stop: () => Promise<void>
+}
+
+/** Starts a kernel on a socket in a new temp directory. */
+export const startKernel = async (
+  options: Partial<Settings> = {},
+  extraSyscalls: ReadonlyArray<Syscall<KernelConfig>> = []
+): Promise<TestKernel> => {
+  const dir = tempDir()
+  const socketPath = options.socketPath ?? Path.join(dir.path, "run", "kernel.sock")
+  const scope = Effect.runSync(Scope.make())
+  try {
+    const context = await Effect.runPromise(
+      Layer.buildWithScope(Daemon.layer({ ...options, socketPath }, extraSyscalls), scope)
+    )
+    const server = Context.get(context, Server)
+    return {
+      socketPath,
+      server,
+      stop: async () => {
+        await Effect.runPromise(Scope.close(scope, Exit.void))
+        dir.remove()
+      }
+    }
+  } catch (e) {
+    await Effect.runPromise(Scope.close(scope, Exit.void))
+    dir.remove()
+    throw e
+  }
+}
+
+/** A raw connection: write any bytes, read decoded frames, see the close. */
+export class RawConnection {
+  readonly socket: Net.Socket
+  readonly items: Array<Frame.FrameItem> = []
+  closed = false
+  private readonly decoder = new Frame.FrameDecoder()
+  private waiters: Array<() => void> = []
+
+  private constructor(socket: Net.Socket) {
+    this.socket = socket
+    socket.on("data", (chunk: Buffer) => {
+      this.decoder.push(chunk, (item) => this.items.push(item))
+      this.wake()
+    })
+    socket.on("error", () => {})
+    socket.on("close", () => {
+      this.closed = true
+      this.wake()
+    })
+  }
+
+  static open(path: string): Promise<RawConnection> {
+    return new Promise((resolve, reject) => {
+      const socket = Net.connect({ path })
+      socket.once("error", reject)
+      socket.once("connect", () => {
+        socket.off("error", reject)
+        resolve(new RawConnection(socket))
+      })
+    })
+  }
+
+  /** Writes raw bytes. */
+  write(bytes: Uint8Array): void {
+    this.socket.write(bytes)
+  }
+
+  /** Writes one request frame. */
+  request(message: object): void {
+    this.socket.write(Frame.encode(message))
+  }
+
+  /** Resolves once `count` items arrived (or the connection closed), with all items so far. */
+  async waitForItems(count: number, timeoutMs = 5000): Promise<Array<Frame.FrameItem>> {
+    const deadline = Date.now() + timeoutMs
+    while (this.items.length < count && !this.closed) {
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${count} frames, got ${this.items.length}`)
+      await new Promise<void>((resolve) => {
+        this.waiters.push(resolve)
+        setTimeout(resolve, 50)
+      })
+    }
+    return this.items
+  }
+
+  /** Resolves once the kernel closed the connection. */
+  async waitForClose(timeoutMs = 5000): Promise<void> {
+    const deadline = Date.now() + timeoutMs
+    while (!this.closed) {
+      if (Date.now() > deadline) throw new Error("timed out waiting for the kernel to close the connection")
+      await new Promise<void>((resolve) => {
+        this.waiters.push(resolve)
+        setTimeout(resolve, 50)
+      })
+    }
+  }
+
+  close(): void {
+    this.socket.destroy()
+  }
+
+  private wake(): void {
+    const waiters = this.waiters
+    this.waiters = []
+    for (const w of waiters) w()
+  }
+}
