@@ -8,13 +8,17 @@ import { Effect, Layer } from "effect"
 import { Kernel } from "./Kernel.ts"
 import { KernelConfig, type Settings } from "./KernelConfig.ts"
 import { Server } from "./Server.ts"
+import { Sessions } from "./Sessions.ts"
 import type { Syscall } from "./Syscall.ts"
 
 /** The whole kernel: config, syscall table, socket server. @category layers */
-export const layer = (options: Partial<Settings> = {}, extraSyscalls: ReadonlyArray<Syscall<KernelConfig>> = []) => {
+export const layer = (options: Partial<Settings> = {}, extraSyscalls: ReadonlyArray<Syscall> = []) => {
   const config = KernelConfig.layer(options)
-  const kernel = Kernel.layerWith(extraSyscalls).pipe(Layer.provide(config))
-  return Server.layer.pipe(Layer.provideMerge(Layer.merge(kernel, config)))
+  // Built in this order, torn down in reverse: the server stops accepting first, then the
+  // sessions drain, then the kernel's services go.
+  const sessions = Sessions.layer.pipe(Layer.provideMerge(config))
+  const kernel = Kernel.layerWith(extraSyscalls).pipe(Layer.provideMerge(sessions))
+  return Server.layer.pipe(Layer.provideMerge(kernel))
 }
 
 /**

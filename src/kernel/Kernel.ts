@@ -8,21 +8,27 @@ import type { Request } from "../protocol/Message.ts"
 import * as Op from "../protocol/Op.ts"
 import { KernelConfig, type Settings } from "./KernelConfig.ts"
 import * as KernelError from "./KernelError.ts"
-import type { Caller, Syscall } from "./Syscall.ts"
+import type { Caller, Services, Syscall } from "./Syscall.ts"
 import { Hello } from "./syscalls/Hello.ts"
 import { List } from "./syscalls/List.ts"
 import { Noop } from "./syscalls/Noop.ts"
 
 /** The syscalls this kernel implements. Every other number answers ENOSYS. @category models */
-export const syscalls: ReadonlyArray<Syscall<KernelConfig>> = [Noop, Hello, List]
+export const syscalls: ReadonlyArray<Syscall> = [Noop, Hello, List]
 
 /** Builds the dispatch table over the kernel's config. */
-const make = (table: ReadonlyArray<Syscall<KernelConfig>>) =>
+const make = (table: ReadonlyArray<Syscall>) =>
   Effect.gen(function* () {
     const settings = yield* KernelConfig
-    const context = yield* Effect.context<KernelConfig>()
-    const handlers = new Map<number, Syscall<KernelConfig>["handle"]>(table.map((s) => [s.op, s.handle]))
+    const outer = yield* Effect.context<Exclude<Services, Kernel>>()
+    const handlers = new Map<number, Syscall["handle"]>(table.map((s) => [s.op, s.handle]))
+    let context: Context.Context<Services>
     const dispatch = (request: Request, caller: Caller): Effect.Effect<unknown, KernelError.KernelError> => {
+      if (caller.agent !== undefined && !caller.agent.caps.has(request.op)) {
+        return Effect.fail(new KernelError.PermissionDenied({
+          message: `agent ${caller.agent.name} may not call ${Op.describe(request.op)}: not in its caps`
+        }))
+      }
       const handle = handlers.get(request.op)
       if (handle === undefined) {
         const message = Op.nameOf(request.op) === undefined
@@ -32,7 +38,10 @@ const make = (table: ReadonlyArray<Syscall<KernelConfig>>) =>
       }
       return Effect.provideContext(handle(request.args, caller), context)
     }
-    return Kernel.of({ settings, dispatch })
+    const kernel = Kernel.of({ settings, dispatch })
+    // Handlers reach the kernel itself (SPAWN serves the new agent's connection through it).
+    context = Context.add(outer, Kernel, kernel)
+    return kernel
   })
 
 /** The kernel service. @category services */
@@ -49,6 +58,6 @@ export class Kernel extends Context.Service<Kernel, {
    * A kernel with more syscalls than the standard table (tests add slow or failing ones at
    * numbers the table leaves free). @category layers
    */
-  static readonly layerWith = (extra: ReadonlyArray<Syscall<KernelConfig>>) =>
+  static readonly layerWith = (extra: ReadonlyArray<Syscall>) =>
     Layer.effect(Kernel, make([...syscalls, ...extra]))
 }

@@ -1,59 +1,35 @@
 /**
  * The kernel's socket server: listens on a Unix socket (directory 0700, socket 0600), learns
- * each peer's pid/uid/gid with SO_PEERCRED and serves each connection as its own session fiber.
+ * each peer's pid/uid/gid with SO_PEERCRED and hands each connection to Sessions.
  * A stale socket file from a dead kernel is replaced; a live kernel on the path makes this one
- * fail at once. Closing the server's scope stops accepting, lets in-flight replies finish
- * (bounded by the grace period), closes every connection and removes the socket file.
+ * fail at once. Closing the server's scope stops accepting and removes the socket file (only if
+ * it is still this kernel's).
  */
-import { Context, Data, Effect, Layer, Scope } from "effect"
+import { Context, Data, Effect, Layer } from "effect"
 import * as Fs from "node:fs"
 import * as Net from "node:net"
 import { Kernel } from "./Kernel.ts"
 import { KernelConfig } from "./KernelConfig.ts"
 import * as PeerCredentials from "./PeerCredentials.ts"
-import * as Session from "./Session.ts"
+import { Sessions } from "./Sessions.ts"
 import * as SocketPath from "./SocketPath.ts"
 
 /** The server could not start listening. @category errors */
 export class ListenError extends Data.TaggedError("ListenError")<{ readonly message: string }> {}
 
-/** The running server. @category services */
+/** The listening socket. @category services */
 export class Server extends Context.Service<Server, {
   /** The path it listens on. */
   readonly socketPath: string
-  /** Live sessions, for pushes and shutdown. */
-  readonly sessions: () => ReadonlyArray<Session.Session>
-  /**
-   * Serves an already-connected socket as a session of the given kind; an agent's inherited
-   * fd 3 arrives this way, authenticated by who the kernel gave it to.
-   */
-  readonly adopt: (socket: Net.Socket, peer: PeerCredentials.PeerCredentials) => Effect.Effect<Session.Session>
 }>()("agentos/kernel/Server") {
   /** Listens on the configured path for the life of the layer. @category layers */
   static readonly layer = Layer.effect(Server, Effect.gen(function* () {
     const config = yield* KernelConfig
     const kernel = yield* Kernel
-    // Sessions live in a child scope made before the listener, so it closes after the
-    // listener's release has drained them: finalizers run in reverse order of registration.
-    const sessionScope = yield* Scope.fork(yield* Scope.Scope, "parallel")
+    const sessions = yield* Sessions
     const path = config.socketPath
-    const ownUid = process.getuid?.() ?? 0
-    const allowed = new Set<number>([ownUid, 0, ...config.allowUids])
-    const sessions = new Set<Session.Session>()
-    let nextSessionId = 1
-
-    const register = (session: Session.Session) => {
-      sessions.add(session)
-      return () => void sessions.delete(session)
-    }
-    const start = (accepted: Omit<Session.Accepted, "sessionId">) =>
-      Session.serve({ ...accepted, sessionId: nextSessionId++ }, register).pipe(
-        Effect.scoped,
-        Effect.provideService(Kernel, kernel),
-        Effect.forkIn(sessionScope, { startImmediately: true })
-      )
-
-    const server = yield* Effect.acquireRelease(
+    const allowed = new Set<number>([process.getuid?.() ?? 0, 0, ...config.allowUids])
+    yield* Effect.acquireRelease(
       listen(path, (socket) => {
         let peer: PeerCredentials.PeerCredentials
         try {
@@ -63,23 +39,13 @@ export class Server extends Context.Service<Server, {
           socket.destroy()
           return
         }
-        Effect.runFork(start({ socket, peer, kind: "client", authorized: allowed.has(peer.uid) }))
+        Effect.runFork(sessions.serve({ socket, peer, kind: "client", authorized: allowed.has(peer.uid) }).pipe(
+          Effect.provideService(Kernel, kernel)
+        ))
       }),
-      (server) => shutdown(server, path, sessions, config.shutdownGraceMs)
+      (server) => close(server, path)
     )
-    void server
-
-    return Server.of({
-      socketPath: path,
-      sessions: () => [...sessions],
-      adopt: (socket, peer) =>
-        Effect.suspend(() => {
-          const before = new Set(sessions)
-          return start({ socket, peer, kind: "agent", authorized: true }).pipe(
-            Effect.map(() => [...sessions].find((s) => !before.has(s))!)
-          )
-        })
-    })
+    return Server.of({ socketPath: path })
   }))
 }
 
@@ -151,18 +117,16 @@ const clearStale = (path: string) =>
     Fs.rmSync(path, { force: true })
   })
 
-/** Stop accepting, drain in-flight replies (bounded), close connections, remove the socket file. */
-const shutdown = (server: Net.Server, path: string, sessions: Set<Session.Session>, graceMs: number) =>
-  Effect.promise(async () => {
+/** Stops accepting and removes the socket file; Sessions drains the connections after. */
+const close = (server: Net.Server, path: string) =>
+  Effect.sync(() => {
     let inode: number | undefined
     try {
       inode = Fs.statSync(path).ino
     } catch {}
-    const closed = new Promise<void>((resolve) => server.close(() => resolve()))
-    await Promise.all([...sessions].map((s) => s.drain(graceMs)))
-    for (const session of sessions) session.close()
-    await closed
-    // Node unlinks the path on close; make sure, but never remove a file another kernel made since.
+    // close() stops accepting at once; its callback (all connections gone) is not waited for.
+    server.close()
+    // Never remove a file another kernel made since.
     try {
       if (inode !== undefined && Fs.statSync(path).ino === inode) Fs.rmSync(path, { force: true })
     } catch {}

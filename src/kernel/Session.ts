@@ -6,15 +6,16 @@
  * one whose bytes break the protocol gets an EPROTO push and is closed. Nothing a session does
  * touches another.
  */
-import { Effect, Exit, Cause, Fiber, FiberSet, Scope } from "effect"
+import { Cause, Effect, Exit, type Fiber } from "effect"
 import type * as Net from "node:net"
 import * as ErrorCode from "../protocol/ErrorCode.ts"
 import * as Frame from "../protocol/Frame.ts"
 import * as Message from "../protocol/Message.ts"
 import * as Op from "../protocol/Op.ts"
-import { Kernel } from "./Kernel.ts"
+import type { Kernel } from "./Kernel.ts"
 import * as KernelError from "./KernelError.ts"
 import type { PeerCredentials } from "./PeerCredentials.ts"
+import type { Capabilities } from "./Capabilities.ts"
 import type { Caller } from "./Syscall.ts"
 
 /** Stop reading a connection whose unread replies exceed this many bytes. */
@@ -28,15 +29,26 @@ export interface Accepted {
   readonly kind: "client" | "agent"
   /** Whether the peer may use the kernel at all (its uid is allowed). */
   readonly authorized: boolean
+  /** For an agent's fd 3: which agent it is and what it may call. */
+  readonly agent?: AgentIdentity
 }
 
-type Run = (effect: Effect.Effect<unknown, KernelError.KernelError>) => Fiber.Fiber<unknown, KernelError.KernelError>
+/** The agent behind an fd-3 connection. @category models */
+export interface AgentIdentity {
+  readonly id: string
+  readonly name: string
+  readonly caps: Capabilities
+}
+
+/** Runs a request's effect as a fiber of the session. */
+export type Run = (effect: Effect.Effect<unknown, KernelError.KernelError>) => Fiber.Fiber<unknown, KernelError.KernelError>
 
 /** A live connection; `serve` drives it. @category models */
 export class Session implements Caller {
   readonly sessionId: number
   readonly peer: PeerCredentials
   readonly kind: "client" | "agent"
+  readonly agent: AgentIdentity | undefined
   name: string | undefined = undefined
   readonly setName = (name: string): void => {
     this.name = name
@@ -59,6 +71,8 @@ export class Session implements Caller {
     this.sessionId = accepted.sessionId
     this.peer = accepted.peer
     this.kind = accepted.kind
+    this.agent = accepted.agent
+    if (accepted.agent !== undefined) this.name = accepted.agent.name
     this.socket = accepted.socket
     this.authorized = accepted.authorized
     this.maxFrame = kernel.settings.maxFrame
@@ -170,14 +184,19 @@ export class Session implements Caller {
 
   private protocolError(message: string): void {
     this.write(Message.protocolErrorPush(message))
-    this.close()
+    void this.close()
   }
 
-  /** Ends the connection after what is already written; a peer that does not read is cut off. */
-  close(): void {
+  /** Ends the connection after what is already written; resolves once it is closed. */
+  close(): Promise<void> {
     this.draining = true
-    this.socket.end()
-    setTimeout(() => this.socket.destroy(), 500).unref()
+    if (this.socket.destroyed) return Promise.resolve()
+    return new Promise((resolve) => {
+      this.socket.once("close", () => resolve())
+      this.socket.end()
+      // A peer that does not read its last replies is cut off.
+      setTimeout(() => this.socket.destroy(), 500).unref()
+    })
   }
 
   /** Stops reading requests and resolves once every in-flight reply is written, or at the deadline. */
@@ -195,28 +214,3 @@ export class Session implements Caller {
     })
   }
 }
-
-/**
- * Serves one accepted connection until it closes. Its request fibers belong to the session's
- * scope: when the connection ends, whatever it still has running is interrupted.
- * @category lifecycle
- */
-export const serve = Effect.fnUntraced(function* (accepted: Accepted, register: (session: Session) => () => void) {
-  const kernel = yield* Kernel
-  const scope = yield* Scope.Scope
-  const run: Run = yield* FiberSet.makeRuntime<never, unknown, KernelError.KernelError>().pipe(Scope.provide(scope))
-  const session = new Session(accepted, kernel, run)
-  const unregister = register(session)
-  yield* Effect.addFinalizer(() => Effect.sync(() => {
-    unregister()
-    accepted.socket.destroy()
-  }))
-  yield* Effect.callback<void>((resume) => {
-    const done = () => resume(Effect.void)
-    if (accepted.socket.destroyed) return done()
-    accepted.socket.once("close", done)
-    // Errors (ECONNRESET, EPIPE) end the connection; 'close' follows.
-    accepted.socket.on("error", () => {})
-    return Effect.sync(() => accepted.socket.off("close", done))
-  })
-})

@@ -6,7 +6,11 @@
 import { Effect, Schema } from "effect"
 import type { OpNumber } from "../protocol/Op.ts"
 import * as KernelError from "./KernelError.ts"
+import type { Kernel } from "./Kernel.ts"
+import type { KernelConfig } from "./KernelConfig.ts"
 import type { PeerCredentials } from "./PeerCredentials.ts"
+import type { AgentIdentity } from "./Session.ts"
+import type { Sessions } from "./Sessions.ts"
 
 /** Who is calling: one connection to the kernel. @category models */
 export interface Caller {
@@ -16,14 +20,19 @@ export interface Caller {
   readonly peer: PeerCredentials
   /** `client` for a socket-path connection (the CLI), `agent` for an agent's fd 3. */
   readonly kind: "client" | "agent"
+  /** For an agent's fd 3: the agent and its capabilities. */
+  readonly agent: AgentIdentity | undefined
   /** The name given at HELLO, if any. */
   readonly name: string | undefined
   /** Records the name a client gives itself at HELLO. */
   readonly setName: (name: string) => void
 }
 
+/** What a syscall handler may use: the kernel's services. @category models */
+export type Services = KernelConfig | Kernel | Sessions
+
 /** One syscall: its number and its handler. @category models */
-export interface Syscall<R = never> {
+export interface Syscall<R = Services> {
   readonly op: OpNumber
   readonly handle: (args: unknown, caller: Caller) => Effect.Effect<unknown, KernelError.KernelError, R>
 }

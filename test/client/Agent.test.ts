@@ -5,7 +5,6 @@
 import * as ChildProcess from "node:child_process"
 import * as Net from "node:net"
 import * as Path from "node:path"
-import { Effect } from "effect"
 import { afterEach, describe, expect, it } from "vitest"
 import { connect } from "../../src/client/Agent.ts"
 import * as PeerCredentials from "../../src/kernel/PeerCredentials.ts"
@@ -34,11 +33,11 @@ describe("agentos/agent connect()", () => {
   it("a child process connects over its inherited fd 3 (AGENTOS_FD=3)", async () => {
     const k = await kernel()
     const [kernelEnd, agentEnd] = PeerCredentials.socketPair()
-    await Effect.runPromise(k.server.adopt(new Net.Socket({ fd: kernelEnd, readable: true, writable: true }), {
+    await k.adopt(new Net.Socket({ fd: kernelEnd, readable: true, writable: true }), {
       pid: process.pid,
       uid: process.getuid!(),
       gid: process.getgid!()
-    }))
+    })
     const agentModule = Path.resolve(import.meta.dirname, "../../src/client/Agent.ts")
     const script = `import { connect } from ${JSON.stringify(agentModule)}
       const agent = await connect()

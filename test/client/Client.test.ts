@@ -5,14 +5,13 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Deferred, Effect, Fiber, Layer, Stream } from "effect"
 import { Client } from "../../src/client/Client.ts"
-import type { KernelConfig } from "../../src/kernel/KernelConfig.ts"
 import * as Syscall from "../../src/kernel/Syscall.ts"
 import { Op } from "../../src/protocol/Op.ts"
 import { startKernel } from "../support/kernel.ts"
 
 const GATE = 0x7d
 const gate = Effect.runSync(Deferred.make<void>())
-const extra: ReadonlyArray<Syscall.Syscall<KernelConfig>> = [
+const extra: ReadonlyArray<Syscall.Syscall> = [
   Syscall.make(GATE as never, () => Deferred.await(gate).pipe(Effect.as("opened")))
 ]
 
@@ -58,8 +57,8 @@ describe("Client", () => {
           const collected = yield* Effect.forkChild(client.pushes.pipe(Stream.take(2), Stream.runCollect))
           yield* client.noop()
           yield* Effect.sleep("20 millis")
-          for (const s of k.server.sessions()) s.push({ ev: "a", data: 1 })
-          for (const s of k.server.sessions()) s.push({ ev: "b", data: 2 })
+          for (const s of k.sessions()) s.push({ ev: "a", data: 1 })
+          for (const s of k.sessions()) s.push({ ev: "b", data: 2 })
           const pushes = yield* Fiber.join(collected)
           assert.deepStrictEqual(pushes.map((p) => p.ev), ["a", "b"])
         }).pipe(Effect.provide(Layer.fresh(Client.layer({ path: k.socketPath }))))

@@ -8,7 +8,6 @@ import * as Net from "node:net"
 import { afterEach, describe, expect, it } from "vitest"
 import { ConnectionError, KernelCallError } from "../../src/client/ClientError.ts"
 import { Connection } from "../../src/client/Connection.ts"
-import type { KernelConfig } from "../../src/kernel/KernelConfig.ts"
 import * as PeerCredentials from "../../src/kernel/PeerCredentials.ts"
 import * as Syscall from "../../src/kernel/Syscall.ts"
 import { Op } from "../../src/protocol/Op.ts"
@@ -16,7 +15,7 @@ import { RawConnection, startKernel, type TestKernel } from "../support/kernel.t
 
 const GATE = 0x7d
 let gate = Effect.runSync(Deferred.make<void>())
-const extra: ReadonlyArray<Syscall.Syscall<KernelConfig>> = [
+const extra: ReadonlyArray<Syscall.Syscall> = [
   Syscall.make(GATE as never, () => Deferred.await(gate).pipe(Effect.as("opened")))
 ]
 
@@ -103,7 +102,7 @@ describe("Connection", () => {
     const pushes: Array<unknown> = []
     c.onPush((p) => pushes.push(p))
     await c.call(Op.NOOP)
-    for (const session of k.server.sessions()) session.push({ ev: "test.event", data: { n: 1 } })
+    for (const session of k.sessions()) session.push({ ev: "test.event", data: { n: 1 } })
     await c.call(Op.NOOP)
     expect(pushes).toEqual([{ ev: "test.event", data: { n: 1 } }])
   })
@@ -112,7 +111,7 @@ describe("Connection", () => {
     const k = await kernel()
     const [kernelEnd, agentEnd] = PeerCredentials.socketPair()
     const socket = new Net.Socket({ fd: kernelEnd, readable: true, writable: true })
-    await Effect.runPromise(k.server.adopt(socket, { pid: process.pid, uid: 100000, gid: 100000 }))
+    await k.adopt(socket, { pid: process.pid, uid: 100000, gid: 100000 })
     const c = await Connection.connect({ fd: agentEnd })
     cleanups.push(() => c.close())
     const hello = await c.calls.hello()

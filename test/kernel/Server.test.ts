@@ -10,7 +10,6 @@ import * as Path from "node:path"
 import { afterEach, describe, expect, it } from "vitest"
 import { Connection } from "../../src/client/Connection.ts"
 import { KernelCallError } from "../../src/client/ClientError.ts"
-import type { KernelConfig } from "../../src/kernel/KernelConfig.ts"
 import * as Syscall from "../../src/kernel/Syscall.ts"
 import * as Cbor from "../../src/protocol/Cbor.ts"
 import * as Frame from "../../src/protocol/Frame.ts"
@@ -25,7 +24,7 @@ const Sleep = Syscall.make(SLEEP as never, (args) =>
   Effect.sleep(`${(args as { ms: number }).ms} millis`).pipe(Effect.as(args)))
 let gate = Effect.runSync(Deferred.make<void>())
 const Gate = Syscall.make(GATE as never, () => Deferred.await(gate).pipe(Effect.as("opened")))
-const extra: ReadonlyArray<Syscall.Syscall<KernelConfig>> = [Sleep, Gate]
+const extra: ReadonlyArray<Syscall.Syscall> = [Sleep, Gate]
 
 const cleanups: Array<() => Promise<void> | void> = []
 afterEach(async () => {
@@ -191,7 +190,7 @@ describe("concurrency", () => {
     for (let i = 0; i < 400; i++) flooder.request({ id: i, op: Op.NOOP, args: big })
     const c = await connect(k)
     expect(await c.call(Op.NOOP, "ok")).toBe("ok")
-    const session = k.server.sessions().find((s) => s.peer.pid === process.pid && s.pending === 0)
+    const session = k.sessions().find((s) => s.peer.pid === process.pid && s.pending === 0)
     expect(session).toBeDefined()
   })
 })

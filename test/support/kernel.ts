@@ -9,8 +9,11 @@ import * as Net from "node:net"
 import * as Os from "node:os"
 import * as Path from "node:path"
 import * as Daemon from "../../src/kernel/Daemon.ts"
-import type { KernelConfig, Settings } from "../../src/kernel/KernelConfig.ts"
-import { Server } from "../../src/kernel/Server.ts"
+import type { Settings } from "../../src/kernel/KernelConfig.ts"
+import { Kernel } from "../../src/kernel/Kernel.ts"
+import type { PeerCredentials } from "../../src/kernel/PeerCredentials.ts"
+import type { AgentIdentity, Session } from "../../src/kernel/Session.ts"
+import { Sessions } from "../../src/kernel/Sessions.ts"
 import type { Syscall } from "../../src/kernel/Syscall.ts"
 import * as Frame from "../../src/protocol/Frame.ts"
 
@@ -23,7 +26,10 @@ export const tempDir = (prefix = "agentos-test-"): { readonly path: string; read
 /** A kernel running in this process. */
 export interface TestKernel {
   readonly socketPath: string
-  readonly server: Server["Service"]
+  /** Live sessions. */
+  readonly sessions: () => ReadonlyArray<Session>
+  /** Serves an already-connected socket as an agent's fd-3 connection. */
+  readonly adopt: (socket: Net.Socket, peer: PeerCredentials, agent?: AgentIdentity) => Promise<Session>
   /** Closes the kernel (graceful shutdown) and removes its directory. */
   readonly stop: () => Promise<void>
 }
@@ -31,7 +37,7 @@ export interface TestKernel {
 /** Starts a kernel on a socket in a new temp directory. */
 export const startKernel = async (
   options: Partial<Settings> = {},
-  extraSyscalls: ReadonlyArray<Syscall<KernelConfig>> = []
+  extraSyscalls: ReadonlyArray<Syscall> = []
 ): Promise<TestKernel> => {
   const dir = tempDir()
   const socketPath = options.socketPath ?? Path.join(dir.path, "run", "kernel.sock")
@@ -40,10 +46,19 @@ export const startKernel = async (
     const context = await Effect.runPromise(
       Layer.buildWithScope(Daemon.layer({ ...options, socketPath }, extraSyscalls), scope)
     )
-    const server = Context.get(context, Server)
+    const sessions = Context.get(context, Sessions)
+    const kernel = Context.get(context, Kernel)
     return {
       socketPath,
-      server,
+      sessions: sessions.all,
+      adopt: (socket, peer, agent) =>
+        Effect.runPromise(sessions.serve({
+          socket,
+          peer,
+          kind: "agent",
+          authorized: true,
+          ...(agent === undefined ? {} : { agent })
+        }).pipe(Effect.provideService(Kernel, kernel))),
       stop: async () => {
         await Effect.runPromise(Scope.close(scope, Exit.void))
         dir.remove()
