@@ -8,13 +8,14 @@ import { NodeRuntime, NodeServices } from "@effect/platform-node"
 import { Cause, Effect, Exit } from "effect"
 import { Command } from "effect/cli"
 import { VERSION } from "../Version.ts"
+import { doctor } from "./doctor.ts"
 import { kernel } from "./kernel.ts"
 import { ping } from "./ping.ts"
 import { ps } from "./ps.ts"
 
 const agentos = Command.make("agentos").pipe(
   Command.withDescription("AgentOS: an operating-system kernel for AI agents"),
-  Command.withSubcommands([kernel, ping, ps])
+  Command.withSubcommands([kernel, ping, ps, doctor])
 )
 
 const usageErrors = new Set([

@@ -5,6 +5,9 @@
  * connections, remove the socket file.
  */
 import { Effect, Layer } from "effect"
+import * as NodeLauncher from "../sandbox/NodeLauncher.ts"
+import { Agents } from "./Agents.ts"
+import { Events } from "./Events.ts"
 import { Kernel } from "./Kernel.ts"
 import { KernelConfig, type Settings } from "./KernelConfig.ts"
 import { Server } from "./Server.ts"
@@ -15,9 +18,10 @@ import type { Syscall } from "./Syscall.ts"
 export const layer = (options: Partial<Settings> = {}, extraSyscalls: ReadonlyArray<Syscall> = []) => {
   const config = KernelConfig.layer(options)
   // Built in this order, torn down in reverse: the server stops accepting first, then the
-  // sessions drain, then the kernel's services go.
+  // agents are stopped, then the sessions drain, then the rest goes.
   const sessions = Sessions.layer.pipe(Layer.provideMerge(config))
-  const kernel = Kernel.layerWith(extraSyscalls).pipe(Layer.provideMerge(sessions))
+  const agents = Agents.layer.pipe(Layer.provideMerge(Layer.mergeAll(sessions, Events.layer, NodeLauncher.layer)))
+  const kernel = Kernel.layerWith(extraSyscalls).pipe(Layer.provideMerge(agents))
   return Server.layer.pipe(Layer.provideMerge(kernel))
 }
 

@@ -8,13 +8,19 @@ import type { Request } from "../protocol/Message.ts"
 import * as Op from "../protocol/Op.ts"
 import { KernelConfig, type Settings } from "./KernelConfig.ts"
 import * as KernelError from "./KernelError.ts"
-import type { Caller, Services, Syscall } from "./Syscall.ts"
+import type { Call, Caller, Services, Syscall } from "./Syscall.ts"
 import { Hello } from "./syscalls/Hello.ts"
 import { List } from "./syscalls/List.ts"
+import { Heartbeat } from "./syscalls/Heartbeat.ts"
+import { Kill } from "./syscalls/Kill.ts"
+import { Log } from "./syscalls/Log.ts"
 import { Noop } from "./syscalls/Noop.ts"
+import { Spawn } from "./syscalls/Spawn.ts"
+import { Stat } from "./syscalls/Stat.ts"
+import { Wait } from "./syscalls/Wait.ts"
 
 /** The syscalls this kernel implements. Every other number answers ENOSYS. @category models */
-export const syscalls: ReadonlyArray<Syscall> = [Noop, Hello, List]
+export const syscalls: ReadonlyArray<Syscall> = [Noop, Hello, List, Spawn, Kill, Wait, Stat, Log, Heartbeat]
 
 /** Builds the dispatch table over the kernel's config. */
 const make = (table: ReadonlyArray<Syscall>) =>
@@ -23,7 +29,7 @@ const make = (table: ReadonlyArray<Syscall>) =>
     const outer = yield* Effect.context<Exclude<Services, Kernel>>()
     const handlers = new Map<number, Syscall["handle"]>(table.map((s) => [s.op, s.handle]))
     let context: Context.Context<Services>
-    const dispatch = (request: Request, caller: Caller): Effect.Effect<unknown, KernelError.KernelError> => {
+    const dispatch = (request: Request, caller: Caller, call: Call): Effect.Effect<unknown, KernelError.KernelError> => {
       if (caller.agent !== undefined && !caller.agent.caps.has(request.op)) {
         return Effect.fail(new KernelError.PermissionDenied({
           message: `agent ${caller.agent.name} may not call ${Op.describe(request.op)}: not in its caps`
@@ -36,7 +42,7 @@ const make = (table: ReadonlyArray<Syscall>) =>
           : `syscall ${Op.describe(request.op)} is not implemented by this kernel yet`
         return Effect.fail(new KernelError.NotImplemented({ message }))
       }
-      return Effect.provideContext(handle(request.args, caller), context)
+      return Effect.provideContext(handle(request.args, caller, call), context)
     }
     const kernel = Kernel.of({ settings, dispatch })
     // Handlers reach the kernel itself (SPAWN serves the new agent's connection through it).
@@ -49,7 +55,7 @@ export class Kernel extends Context.Service<Kernel, {
   /** The settings it runs with (id, limits, socket path). */
   readonly settings: Settings
   /** Runs one request's syscall for a caller. */
-  readonly dispatch: (request: Request, caller: Caller) => Effect.Effect<unknown, KernelError.KernelError>
+  readonly dispatch: (request: Request, caller: Caller, call: Call) => Effect.Effect<unknown, KernelError.KernelError>
 }>()("agentos/kernel/Kernel") {
   /** The kernel, built over its config. @category layers */
   static readonly layer = Layer.effect(Kernel, make(syscalls))

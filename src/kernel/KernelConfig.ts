@@ -4,6 +4,8 @@
  */
 import { Context, Layer } from "effect"
 import * as Crypto from "node:crypto"
+import * as Os from "node:os"
+import * as Path from "node:path"
 import * as Frame from "../protocol/Frame.ts"
 import * as SocketPath from "./SocketPath.ts"
 
@@ -21,6 +23,10 @@ export interface Settings {
   readonly allowUids: ReadonlyArray<number>
   /** How long shutdown waits for in-flight replies before closing connections. */
   readonly shutdownGraceMs: number
+  /** Where agents' private work directories live (`<stateDir>/<kernelId>/<agent>`). */
+  readonly stateDir: string
+  /** Host uids/gids handed to agents, one each, like systemd's DynamicUser. */
+  readonly uidRange: { readonly first: number; readonly last: number }
 }
 
 /** Default requests in flight per connection. @category models */
@@ -28,6 +34,17 @@ export const DEFAULT_MAX_IN_FLIGHT = 1024
 
 /** Default grace for in-flight replies at shutdown. @category models */
 export const DEFAULT_SHUTDOWN_GRACE_MS = 2000
+
+/** Default agent uid range: 100000–165535. @category models */
+export const DEFAULT_UID_RANGE = { first: 100000, last: 165535 } as const
+
+/** `$XDG_STATE_HOME/agentos`, or /var/lib/agentos as root, or ~/.local/state/agentos. */
+export const defaultStateDir = (env: NodeJS.ProcessEnv = process.env, uid: number = process.getuid?.() ?? 0): string => {
+  if (env.AGENTOS_STATE_DIR !== undefined && env.AGENTOS_STATE_DIR !== "") return Path.resolve(env.AGENTOS_STATE_DIR)
+  if (env.XDG_STATE_HOME !== undefined && env.XDG_STATE_HOME !== "") return Path.join(env.XDG_STATE_HOME, "agentos")
+  if (uid === 0) return "/var/lib/agentos"
+  return Path.join(Os.homedir(), ".local", "state", "agentos")
+}
 
 /** A fresh kernel id: `k` and 8 hex digits. @category constructors */
 export const makeKernelId = (): string => `k${Crypto.randomBytes(4).toString("hex")}`
@@ -39,7 +56,9 @@ export const make = (options: Partial<Settings> = {}): Settings => ({
   maxFrame: options.maxFrame ?? Frame.DEFAULT_MAX_FRAME,
   maxInFlight: options.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT,
   allowUids: options.allowUids ?? [],
-  shutdownGraceMs: options.shutdownGraceMs ?? DEFAULT_SHUTDOWN_GRACE_MS
+  shutdownGraceMs: options.shutdownGraceMs ?? DEFAULT_SHUTDOWN_GRACE_MS,
+  stateDir: options.stateDir ?? defaultStateDir(),
+  uidRange: options.uidRange ?? DEFAULT_UID_RANGE
 })
 
 /** Parses `AGENTOS_ALLOW_UIDS` ("1000,1001"); throws on anything but uids. */

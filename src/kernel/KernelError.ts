@@ -4,6 +4,7 @@
  * what a user reads (`spawn "web": name already in use`).
  */
 import { Data } from "effect"
+import type { SpawnError } from "../sandbox/Launcher.ts"
 
 /** Bad arguments; `field` is the path of the offending argument when there is one. @category errors */
 export class InvalidArgument extends Data.TaggedError("InvalidArgument")<{
@@ -61,3 +62,4 @@ export type KernelError =
   | ProtocolError
   | RateLimited
   | Deadlock
+  | SpawnError

@@ -126,7 +126,8 @@ export class Session implements Caller {
       return this.write(Message.failure(id, "EAGAIN", `${this.maxInFlight} requests already in flight on this connection`))
     }
     this.inFlight.add(id)
-    const fiber = this.run(this.dispatch(request, this))
+    const call = { id, chunk: (more: unknown) => this.inFlight.has(id) && this.write({ id, more }) }
+    const fiber = this.run(this.dispatch(request, this, call))
     fiber.addObserver((exit) => this.complete(id, request.op, exit))
   }
 

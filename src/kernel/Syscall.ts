@@ -6,6 +6,8 @@
 import { Effect, Schema } from "effect"
 import type { OpNumber } from "../protocol/Op.ts"
 import * as KernelError from "./KernelError.ts"
+import type { Agents } from "./Agents.ts"
+import type { Events } from "./Events.ts"
 import type { Kernel } from "./Kernel.ts"
 import type { KernelConfig } from "./KernelConfig.ts"
 import type { PeerCredentials } from "./PeerCredentials.ts"
@@ -28,29 +30,57 @@ export interface Caller {
   readonly setName: (name: string) => void
 }
 
+/** The request being served: its id, and a way to send chunks before the reply. @category models */
+export interface Call {
+  readonly id: number
+  /** Sends `{id, more}` to the caller now (streaming syscalls: THINK with stream: true). */
+  readonly chunk: (more: unknown) => void
+}
+
 /** What a syscall handler may use: the kernel's services. @category models */
-export type Services = KernelConfig | Kernel | Sessions
+export type Services = KernelConfig | Kernel | Sessions | Agents | Events
 
 /** One syscall: its number and its handler. @category models */
 export interface Syscall<R = Services> {
   readonly op: OpNumber
-  readonly handle: (args: unknown, caller: Caller) => Effect.Effect<unknown, KernelError.KernelError, R>
+  readonly handle: (args: unknown, caller: Caller, call: Call) => Effect.Effect<unknown, KernelError.KernelError, R>
 }
 
 /** Declares a syscall. @category constructors */
 export const make = <R>(
   op: OpNumber,
-  handle: (args: unknown, caller: Caller) => Effect.Effect<unknown, KernelError.KernelError, R>
+  handle: (args: unknown, caller: Caller, call: Call) => Effect.Effect<unknown, KernelError.KernelError, R>
 ): Syscall<R> => ({ op, handle })
 
 /**
+ * A schema error as one line, each problem with its path, as OTP's check_childspecs and
+ * vitest's config errors do: `name: expected …; sandbox.memory: expected a size …`.
+ */
+export const formatSchemaError = (message: string): string => {
+  const lines = message.split("\n")
+  const problems: Array<string> = []
+  for (let i = 0; i < lines.length; i++) {
+    const next = lines[i + 1]
+    const at = next === undefined ? undefined : /^\s+at (.*)$/.exec(next)
+    if (at !== undefined && at !== null) {
+      const path = at[1]!.replace(/^\["([^"]*)"\]/, "$1").replace(/\["([^"]*)"\]/g, ".$1")
+      problems.push(`${path}: ${lines[i]!.trim()}`)
+      i++
+    } else if (lines[i]!.trim() !== "") {
+      problems.push(lines[i]!.trim())
+    }
+  }
+  return problems.join("; ")
+}
+
+/**
  * Decodes a syscall's args with a schema; every problem is reported with its path in one
- * EINVAL message (`args.version: Expected a number, got "1"`).
+ * EINVAL message.
  */
 export const decodeArgs = <S extends Schema.Top>(schema: S) => {
   const decode = Schema.decodeUnknownEffect(schema)
   return (args: unknown): Effect.Effect<S["Type"], KernelError.InvalidArgument, S["DecodingServices"]> =>
     decode(args ?? {}, { errors: "all" }).pipe(
-      Effect.mapError((error) => new KernelError.InvalidArgument({ message: `invalid args: ${error.message}` }))
+      Effect.mapError((error) => new KernelError.InvalidArgument({ message: `invalid args: ${formatSchemaError(error.message)}` }))
     )
 }

@@ -58,5 +58,22 @@ export const fromError = (error: KernelError.KernelError): ErrorCode => {
       return "ERATE"
     case "Deadlock":
       return "EDEADLK"
+    case "SpawnError":
+      switch (error.reason) {
+        case "LimitInvalid":
+          return "EINVAL"
+        case "ExecFailed":
+          return error.errno === ENOENT ? "ENOENT" : error.errno === EACCES ? "EPERM" : "EINVAL"
+        case "LauncherMissing":
+          return "ENOSYS"
+        case "CgroupCreateFailed":
+        case "CloneFailed":
+        case "SetupFailed":
+          return error.errno === EPERM || error.errno === EACCES ? "EPERM" : "EAGAIN"
+      }
   }
 }
+
+const ENOENT = 2
+const EPERM = 1
+const EACCES = 13

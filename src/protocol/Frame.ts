@@ -26,6 +26,7 @@ export type FrameItem = Record<string, unknown> | Map<unknown, unknown>
 
 /** Encodes one value as a frame; throws a RangeError when its body is over `maxFrame`. @category constructors */
 export const encode = (value: object, maxFrame: number = DEFAULT_MAX_FRAME): Buffer => {
+  if (!isMap(value)) throw new TypeError("encoding frame: a frame body must be a map (a plain object or a Map)")
   const frame = Cbor.encodeWithHeader(value, HEADER_BYTES)
   const length = frame.length - HEADER_BYTES
   if (length > maxFrame) {
@@ -56,6 +57,9 @@ export class FrameDecoder {
   private failed: FrameError | undefined
 
   constructor(maxFrame: number = DEFAULT_MAX_FRAME) {
+    if (!Number.isSafeInteger(maxFrame) || maxFrame < 1 || maxFrame > 0xffffffff) {
+      throw new RangeError(`max frame must be an integer from 1 to 2^32-1, got ${maxFrame}`)
+    }
     this.maxFrame = maxFrame
   }
 
@@ -120,7 +124,13 @@ export class FrameDecoder {
       return this.fail("NotCbor", `frame body is not one CBOR data item: ${e instanceof Error ? e.message : String(e)}`)
     }
     if (!isMap(item)) return this.fail("NotAMap", `frame body is a CBOR ${kindOf(item)}, not a map`)
-    onItem(item)
+    try {
+      onItem(item)
+    } catch (e) {
+      // The rest of the chunk is lost with the exception: the stream cannot go on.
+      this.fail("NotCbor", `frame consumer failed: ${e instanceof Error ? e.message : String(e)}`)
+      throw e
+    }
     return undefined
   }
 

@@ -34,7 +34,7 @@ describe("Client", () => {
   it.live("a kernel error is a KernelCallError with its code", () =>
     withKernel(Effect.gen(function* () {
       const client = yield* Client
-      const error = yield* client.call(Op.SPAWN, {}).pipe(Effect.flip)
+      const error = yield* client.call(Op.SEND, {}).pipe(Effect.flip)
       assert.strictEqual(error._tag, "KernelCallError")
       assert.strictEqual(error._tag === "KernelCallError" ? error.code : "", "ENOSYS")
     })))

@@ -511,3 +511,20 @@ describe("FrameDecoder on random bytes", () => {
     expect(delivered).toBeGreaterThan(100)
   })
 })
+
+describe("Frame guards", () => {
+  it("encode refuses a value that is not a map", () => {
+    for (const v of [[1, 2], new Uint8Array(3)]) expect(() => Frame.encode(v)).toThrow(TypeError)
+  })
+
+  it("a decoder needs a real max frame", () => {
+    for (const bad of [Number.NaN, 0, -1, 1.5, 2 ** 32]) expect(() => new Frame.FrameDecoder(bad)).toThrow(RangeError)
+  })
+
+  it("a consumer that throws ends the stream instead of silently losing frames", () => {
+    const d = new Frame.FrameDecoder()
+    const two = Buffer.concat([Frame.encode({ a: 1 }), Frame.encode({ b: 2 })])
+    expect(() => d.push(two, () => { throw new Error("boom") })).toThrow("boom")
+    expect(d.push(Frame.encode({ c: 3 }), () => {})).toBeDefined()
+  })
+})

@@ -10,6 +10,7 @@ import * as Os from "node:os"
 import * as Path from "node:path"
 import * as Daemon from "../../src/kernel/Daemon.ts"
 import type { Settings } from "../../src/kernel/KernelConfig.ts"
+import { Agents } from "../../src/kernel/Agents.ts"
 import { Kernel } from "../../src/kernel/Kernel.ts"
 import type { PeerCredentials } from "../../src/kernel/PeerCredentials.ts"
 import type { AgentIdentity, Session } from "../../src/kernel/Session.ts"
@@ -26,6 +27,8 @@ export const tempDir = (prefix = "agentos-test-"): { readonly path: string; read
 /** A kernel running in this process. */
 export interface TestKernel {
   readonly socketPath: string
+  /** The process table (agents' output lines, records). */
+  readonly agents: Agents["Service"]
   /** Live sessions. */
   readonly sessions: () => ReadonlyArray<Session>
   /** Serves an already-connected socket as an agent's fd-3 connection. */
@@ -41,15 +44,17 @@ export const startKernel = async (
 ): Promise<TestKernel> => {
   const dir = tempDir()
   const socketPath = options.socketPath ?? Path.join(dir.path, "run", "kernel.sock")
+  const stateDir = options.stateDir ?? Path.join(dir.path, "state")
   const scope = Effect.runSync(Scope.make())
   try {
     const context = await Effect.runPromise(
-      Layer.buildWithScope(Daemon.layer({ ...options, socketPath }, extraSyscalls), scope)
+      Layer.buildWithScope(Daemon.layer({ ...options, socketPath, stateDir }, extraSyscalls), scope)
     )
     const sessions = Context.get(context, Sessions)
     const kernel = Context.get(context, Kernel)
     return {
       socketPath,
+      agents: Context.get(context, Agents),
       sessions: sessions.all,
       adopt: (socket, peer, agent) =>
         Effect.runPromise(sessions.serve({

@@ -1,10 +1,13 @@
-/**
- * LIST (0x12): the agents the kernel runs, one record each. Agents arrive with the launcher;
- * until then the table is empty.
- */
-import { Effect } from "effect"
+/** LIST (0x12): every agent of the process table, running or ended, one row each. */
+import { Clock, Effect } from "effect"
 import { Op } from "../../protocol/Op.ts"
+import * as Agents from "../Agents.ts"
 import * as Syscall from "../Syscall.ts"
 
 /** @category syscalls */
-export const List = Syscall.make(Op.LIST, () => Effect.succeed([]))
+export const List = Syscall.make(Op.LIST, () =>
+  Effect.gen(function* () {
+    const agents = yield* Agents.Agents
+    const now = yield* Clock.currentTimeMillis
+    return agents.list().map((agent) => Agents.row(agent, now))
+  }))

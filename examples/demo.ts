@@ -1,0 +1,61 @@
+/**
+ * What the demos share until `agentos boot` runs them as trees: a kernel started in this
+ * process on a private socket, a client connected to it like any other, and each agent's output
+ * lines (which the kernel captures). Everything stops when the demo's body returns or throws.
+ */
+import { Context, Effect, Exit, Layer, Scope } from "effect"
+import * as Fs from "node:fs"
+import * as Os from "node:os"
+import * as Path from "node:path"
+import { Connection } from "../src/client/Connection.ts"
+import { Agents } from "../src/kernel/Agents.ts"
+import * as Daemon from "../src/kernel/Daemon.ts"
+
+/** A running demo kernel. */
+export interface DemoKernel {
+  readonly socketPath: string
+  readonly client: Connection
+  /** The lines an agent printed so far. */
+  readonly output: (name: string) => ReadonlyArray<string>
+}
+
+/** Runs `body` against a fresh kernel, then shuts it down. */
+export const withKernel = async <A>(body: (kernel: DemoKernel) => Promise<A>): Promise<A> => {
+  const dir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "agentos-demo-"))
+  const socketPath = Path.join(dir, "kernel.sock")
+  const scope = Effect.runSync(Scope.make())
+  try {
+    const context = await Effect.runPromise(
+      Layer.buildWithScope(Daemon.layer({ socketPath, stateDir: Path.join(dir, "state") }), scope)
+    )
+    const agents = Context.get(context, Agents)
+    const client = await Connection.connect({ path: socketPath })
+    await client.calls.hello("demo")
+    try {
+      return await body({
+        socketPath,
+        client,
+        output: (name) => agents.list().filter((a) => a.name === name).flatMap((a) => a.output.map((o) => o.line))
+      })
+    } finally {
+      await client.close()
+    }
+  } finally {
+    await Effect.runPromise(Scope.close(scope, Exit.void))
+    Fs.rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+/** Sleeps. */
+export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+
+/** Polls until `check` returns a value (not undefined), or the deadline passes. */
+export const until = async <A>(check: () => Promise<A | undefined>, timeoutMs: number, everyMs = 100): Promise<A | undefined> => {
+  const deadline = Date.now() + timeoutMs
+  while (Date.now() < deadline) {
+    const value = await check()
+    if (value !== undefined) return value
+    await sleep(everyMs)
+  }
+  return undefined
+}

@@ -1,0 +1,124 @@
+/**
+ * What SPAWN (and, later, a tree's `agent(...)`) says about an agent: its name, what to run,
+ * its sandbox and its capabilities. The schema checks every field and reports each problem with
+ * its path; `resolveRun` turns `run` into an argv (`.ts`/`.js` with the kernel's Node, `.py`
+ * with python3, anything else executed as it is).
+ */
+import { Schema } from "effect"
+import * as Fs from "node:fs"
+import * as Path from "node:path"
+import { fileURLToPath } from "node:url"
+import * as Op from "../protocol/Op.ts"
+
+/** `50M`, `50MiB`, `1G`, `512k` or a number of bytes. @category constructors */
+export const parseSize = (size: number | string): number | undefined => {
+  if (typeof size === "number") return Number.isSafeInteger(size) && size > 0 ? size : undefined
+  const match = /^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)(i?b?)\s*$/i.exec(size)
+  if (match === null) return undefined
+  const unit = { "": 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 }[match[2]!.toLowerCase() as "" | "k" | "m" | "g" | "t"]
+  const bytes = Math.round(Number(match[1]) * unit)
+  return bytes > 0 && Number.isSafeInteger(bytes) ? bytes : undefined
+}
+
+const Size = Schema.Union([Schema.Int, Schema.String]).check(
+  Schema.makeFilter((s: number | string) => parseSize(s) !== undefined || `expected a size like 50M, 1GiB or a number of bytes, got ${JSON.stringify(s)}`)
+)
+
+const AbsolutePath = Schema.String.check(Schema.makeFilter((p: string) => Path.isAbsolute(p) || `expected an absolute path, got ${JSON.stringify(p)}`))
+
+/** An agent's sandbox. Every field optional: an agent gets every namespace by default. @category models */
+export const Sandbox = Schema.Struct({
+  /** Memory limit (cgroup memory.max, no swap). */
+  memory: Schema.optionalKey(Size),
+  /** CPU limit as a fraction of one CPU: 0.1 is 10% (cgroup cpu.max). */
+  cpu: Schema.optionalKey(Schema.Finite.check(Schema.isGreaterThan(0), Schema.isLessThanOrEqualTo(1024))),
+  /** Process limit (cgroup pids.max). */
+  pids: Schema.optionalKey(Schema.Int.check(Schema.isGreaterThanOrEqualTo(1))),
+  /** `none`: a network namespace with only lo; `host`: the host's network. */
+  network: Schema.optionalKey(Schema.Literals(["none", "host"])),
+  /** Host paths visible read-only / read-write at the same path. */
+  readOnly: Schema.optionalKey(Schema.Array(AbsolutePath)),
+  readWrite: Schema.optionalKey(Schema.Array(AbsolutePath)),
+  /** Size of the private /tmp. */
+  tmpSize: Schema.optionalKey(Size),
+  /** `default`: the deny-list seccomp filter; `off`: none. */
+  seccomp: Schema.optionalKey(Schema.Literals(["default", "off"])),
+  /** false: no namespaces at all, a plain fork/exec with rlimits (for trusted tools). */
+  isolate: Schema.optionalKey(Schema.Boolean),
+  /** Grace between SIGTERM and SIGKILL when the agent is stopped. */
+  killTimeoutMs: Schema.optionalKey(Schema.Int.check(Schema.isGreaterThanOrEqualTo(0))),
+  /** Open files limit (RLIMIT_NOFILE). */
+  maxOpenFiles: Schema.optionalKey(Schema.Int.check(Schema.isGreaterThanOrEqualTo(16)))
+})
+
+/** A sandbox as declared. @category models */
+export type Sandbox = typeof Sandbox.Type
+
+const opNames = Object.keys(Op.Op) as Array<Op.OpName>
+
+/** SPAWN's arguments. @category models */
+export const SpawnArgs = Schema.Struct({
+  name: Schema.String.check(Schema.isPattern(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, {
+    message: "expected 1–63 characters of letters, digits, '.', '_' or '-', starting with a letter or digit"
+  })),
+  run: Schema.String.check(Schema.isMinLength(1)),
+  args: Schema.optionalKey(Schema.Array(Schema.String)),
+  env: Schema.optionalKey(Schema.Record(Schema.String, Schema.String)),
+  cwd: Schema.optionalKey(AbsolutePath),
+  sandbox: Schema.optionalKey(Sandbox),
+  caps: Schema.optionalKey(Schema.Array(Schema.Literals(opNames))),
+  restart: Schema.optionalKey(Schema.Literals(["permanent", "transient", "temporary"])),
+  parent: Schema.optionalKey(Schema.String)
+})
+
+/** SPAWN's arguments, decoded. @category models */
+export type SpawnArgs = typeof SpawnArgs.Type
+
+/** The package's root: agents written against `agentos/agent` need to read it. */
+export const packageRoot = fileURLToPath(new URL("../..", import.meta.url)).replace(/\/$/, "")
+
+const isExecutable = (path: string): boolean => {
+  try {
+    Fs.accessSync(path, Fs.constants.X_OK)
+    return Fs.statSync(path).isFile()
+  } catch {
+    return false
+  }
+}
+
+/** A command found in PATH, as an absolute path. */
+export const which = (command: string, path: string = process.env.PATH ?? "/usr/local/bin:/usr/bin:/bin"): string | undefined =>
+  path.split(":").filter(Boolean).map((dir) => Path.join(dir, command)).find(isExecutable)
+
+/** How to run an agent: its argv and the host paths its program needs to read. @category models */
+export interface Resolved {
+  readonly argv: ReadonlyArray<string>
+  readonly readOnly: ReadonlyArray<string>
+}
+
+/** Turns `run` and `args` into an argv; a string naming what is missing when it cannot. @category constructors */
+export const resolveRun = (run: string, args: ReadonlyArray<string>, baseDir: string): Resolved | string => {
+  const ext = Path.extname(run)
+  const looksLikePath = run.includes("/") || [".ts", ".mts", ".js", ".mjs", ".cjs", ".py"].includes(ext)
+  if (looksLikePath) {
+    const script = Path.resolve(baseDir, run)
+    if (!Fs.existsSync(script)) return `run: ${script} does not exist`
+    const scriptDir = Path.dirname(Fs.realpathSync(script))
+    if ([".ts", ".mts", ".js", ".mjs", ".cjs"].includes(ext)) {
+      const node = Fs.realpathSync(process.execPath)
+      return { argv: [node, script, ...args], readOnly: [packageRoot, Path.dirname(node), scriptDir] }
+    }
+    if (ext === ".py") {
+      const python = which("python3")
+      if (python === undefined) return "run: python3 is not installed (needed for .py agents)"
+      const real = Fs.realpathSync(python)
+      // The interpreter's prefix (a pyenv or venv install lives outside /usr).
+      return { argv: [real, script, ...args], readOnly: [packageRoot, Path.dirname(Path.dirname(real)), scriptDir] }
+    }
+    if (!isExecutable(script)) return `run: ${script} is not executable`
+    return { argv: [script, ...args], readOnly: [scriptDir] }
+  }
+  const found = which(run)
+  if (found === undefined) return `run: command ${JSON.stringify(run)} not found in PATH`
+  return { argv: [found, ...args], readOnly: [] }
+}

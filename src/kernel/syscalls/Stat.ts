@@ -1,0 +1,48 @@
+/**
+ * STAT (0x14): `{name or id}` → the agent's cgroup and accounting figures: memory current, peak
+ * and limit; CPU usage and throttled time; processes; OOM kills. Live from the cgroup while it
+ * runs, the launcher's final figures once it has ended.
+ */
+import { Clock, Effect, Schema } from "effect"
+import { Op } from "../../protocol/Op.ts"
+import * as Cgroups from "../../sandbox/Cgroups.ts"
+import * as ExitReason from "../../sandbox/ExitReason.ts"
+import { Agents } from "../Agents.ts"
+import * as Syscall from "../Syscall.ts"
+import * as Target from "./Target.ts"
+
+const decode = Syscall.decodeArgs(Schema.Struct(Target.Target))
+
+/** @category syscalls */
+export const Stat = Syscall.make(Op.STAT, (args) =>
+  Effect.gen(function* () {
+    const target = yield* Target.get(yield* decode(args), "stat")
+    const agent = yield* (yield* Agents).find(target)
+    const now = yield* Clock.currentTimeMillis
+    const live = agent.launched !== null && agent.final === null ? Cgroups.read(agent.launched.cgroups) : undefined
+    const final = agent.final
+    return {
+      id: agent.id,
+      name: agent.name,
+      status: agent.status,
+      pid: agent.pid,
+      uid: agent.uid,
+      uptimeMs: (agent.endedAt ?? now) - agent.startedAt,
+      cgroups: agent.launched?.cgroups ?? {},
+      isolation: agent.launched?.isolation ?? null,
+      memory: {
+        currentBytes: live?.memoryBytes ?? null,
+        peakBytes: live?.memoryPeakBytes ?? final?.peakBytes ?? null,
+        limitBytes: live?.memoryLimitBytes ?? null
+      },
+      cpu: {
+        usageUs: live?.cpuUsageUs ?? final?.cpuUs ?? null,
+        throttledUs: live?.cpuThrottledUs ?? final?.throttledUs ?? null,
+        nrThrottled: live?.nrThrottled ?? final?.nrThrottled ?? null
+      },
+      pids: { current: live?.pidsCurrent ?? null, limit: live?.pidsLimit ?? null, limitHits: live?.pidsLimitHits ?? null },
+      oomKills: live?.oomKills ?? (final === null ? null : final.oom ? 1 : 0),
+      pidsLimitHit: final?.pidsLimit ?? null,
+      exit: agent.reason === null ? null : { ...ExitReason.toWaitResult(agent.reason), description: ExitReason.describe(agent.reason) }
+    }
+  }))

@@ -1,0 +1,17 @@
+/** The `{name}` or `{id}` that KILL, WAIT and STAT address an agent by. */
+import { Effect, Schema } from "effect"
+import * as KernelError from "../KernelError.ts"
+
+/** Either field, as the protocol table has it (`{name or id}`). @category models */
+export const Target = {
+  name: Schema.optionalKey(Schema.String.check(Schema.isMinLength(1))),
+  id: Schema.optionalKey(Schema.String.check(Schema.isMinLength(1)))
+}
+
+/** The agent a request names: its id, else its name; EINVAL when it names none. @category constructors */
+export const get = (args: { readonly name?: string; readonly id?: string }, op: string): Effect.Effect<string, KernelError.InvalidArgument> => {
+  const target = args.id ?? args.name
+  return target === undefined
+    ? Effect.fail(new KernelError.InvalidArgument({ message: `${op}: name or id is required`, field: "name" }))
+    : Effect.succeed(target)
+}

@@ -1,0 +1,70 @@
+/**
+ * Why an agent ended, classified from the launcher's `ended` record and what the kernel asked:
+ * exited(code), killed(signal), oom, pids limit, killed on request, or failed to start. The
+ * name of each is what WAIT, LIST and lifecycle events report; `normal` is OTP's notion
+ * (transient children are restarted only after an abnormal end).
+ */
+import * as Os from "node:os"
+import type { Ended } from "./LaunchStatus.ts"
+
+/** The agent's end. @category models */
+export type ExitReason =
+  | { readonly _tag: "exited"; readonly code: number }
+  | { readonly _tag: "killed"; readonly signal: number }
+  | { readonly _tag: "oom"; readonly signal: number }
+  | { readonly _tag: "pids_limit"; readonly code: number; readonly signal: number }
+  | { readonly _tag: "killed_on_request"; readonly signal: number }
+  | { readonly _tag: "failed_to_start"; readonly step: string; readonly message: string }
+
+/** Classifies an `ended` record; `requested` is the signal the kernel sent, if any. @category constructors */
+export const fromEnded = (ended: Ended, requested: number | undefined): ExitReason => {
+  if (ended.oom) return { _tag: "oom", signal: ended.signal }
+  // A fork bomb stopped at pids.max is usually then killed: the limit is the story.
+  if (ended.pidsLimit && (ended.signal !== 0 || ended.code !== 0)) {
+    return { _tag: "pids_limit", code: ended.code, signal: ended.signal }
+  }
+  if (requested !== undefined && ended.signal !== 0) return { _tag: "killed_on_request", signal: ended.signal }
+  if (ended.signal !== 0) return { _tag: "killed", signal: ended.signal }
+  return { _tag: "exited", code: ended.code }
+}
+
+/** A normal end: exit code 0, or stopped because the kernel asked. @category guards */
+export const isNormal = (reason: ExitReason): boolean =>
+  (reason._tag === "exited" && reason.code === 0) || reason._tag === "killed_on_request"
+
+const signalNames = new Map<number, string>(Object.entries(Os.constants.signals).map(([name, n]) => [n, name]))
+
+/** `SIGKILL` for 9. @category constructors */
+export const signalName = (signal: number): string => signalNames.get(signal) ?? `SIG${signal}`
+
+/** The signal number of a name (`SIGTERM`, `TERM`) or a number; undefined if unknown. @category constructors */
+export const signalNumber = (signal: string | number): number | undefined => {
+  if (typeof signal === "number") return signalNames.has(signal) ? signal : undefined
+  const name = signal.toUpperCase().startsWith("SIG") ? signal.toUpperCase() : `SIG${signal.toUpperCase()}`
+  return (Os.constants.signals as Record<string, number | undefined>)[name]
+}
+
+/** WAIT's answer: `{code, signal, reason}`. @category constructors */
+export const toWaitResult = (reason: ExitReason) => ({
+  code: reason._tag === "exited" ? reason.code : reason._tag === "pids_limit" && reason.signal === 0 ? reason.code : null,
+  signal: "signal" in reason && reason.signal !== 0 ? signalName(reason.signal) : null,
+  reason: reason._tag
+})
+
+/** One line for logs and the CLI: `exited with code 1`, `killed by SIGKILL (out of memory)`. @category constructors */
+export const describe = (reason: ExitReason): string => {
+  switch (reason._tag) {
+    case "exited":
+      return `exited with code ${reason.code}`
+    case "killed":
+      return `killed by ${signalName(reason.signal)}`
+    case "oom":
+      return `killed by ${signalName(reason.signal || 9)} (out of memory: hit its memory limit)`
+    case "pids_limit":
+      return `ended after hitting its process limit (${reason.signal !== 0 ? signalName(reason.signal) : `code ${reason.code}`})`
+    case "killed_on_request":
+      return `stopped on request (${signalName(reason.signal)})`
+    case "failed_to_start":
+      return `failed to start at ${reason.step}: ${reason.message}`
+  }
+}

@@ -1,0 +1,176 @@
+/**
+ * The Launcher on Linux: runs native/build/agentos-launch with the spec on fd 4, the agent's
+ * kernel connection on fd 3 and its status records on fd 5 (docs/launcher.md), and turns the
+ * records into a Launched. Output is split into lines, each cut at 64 KiB, so an agent that
+ * never prints a newline cannot grow the kernel's memory.
+ */
+import { Deferred, Effect, Layer } from "effect"
+import * as ChildProcess from "node:child_process"
+import * as Fs from "node:fs"
+import type { Readable, Writable } from "node:stream"
+import { fileURLToPath } from "node:url"
+import * as ExitReason from "./ExitReason.ts"
+import { Launcher, SpawnError, type Launched, type SpawnErrorReason, type Stream } from "./Launcher.ts"
+import * as LaunchSpec from "./LaunchSpec.ts"
+import * as LaunchStatus from "./LaunchStatus.ts"
+
+/** Where `make -C native` puts the launcher. @category models */
+export const launcherPath = fileURLToPath(new URL("../../native/build/agentos-launch", import.meta.url))
+
+const MAX_LINE = 64 * 1024
+
+const reasonOf = (step: string): SpawnErrorReason => {
+  switch (step) {
+    case "spec":
+      return "LimitInvalid"
+    case "cgroup":
+      return "CgroupCreateFailed"
+    case "clone":
+    case "userns":
+      return "CloneFailed"
+    case "exec":
+      return "ExecFailed"
+    default:
+      return "SetupFailed"
+  }
+}
+
+/** Splits a byte stream into lines for a listener, cutting over-long lines. */
+const lines = (stream: Readable, emit: (line: string) => void) => {
+  let pending = ""
+  stream.setEncoding("utf8")
+  stream.on("data", (chunk: string) => {
+    pending += chunk
+    let newline: number
+    while ((newline = pending.indexOf("\n")) !== -1) {
+      emit(pending.slice(0, newline))
+      pending = pending.slice(newline + 1)
+    }
+    while (pending.length > MAX_LINE) {
+      emit(pending.slice(0, MAX_LINE))
+      pending = pending.slice(MAX_LINE)
+    }
+  })
+  stream.on("end", () => {
+    if (pending !== "") emit(pending)
+    pending = ""
+  })
+}
+
+const signalSafely = (pid: number, signal: NodeJS.Signals | number) => {
+  if (pid <= 0) return
+  try {
+    process.kill(pid, signal)
+  } catch {}
+}
+
+/** Launches one agent. */
+const spawn = (spec: LaunchSpec.LaunchSpec, agentFd: number) =>
+  Effect.gen(function* () {
+    if (!Fs.existsSync(launcherPath)) {
+      return yield* new SpawnError({
+        reason: "LauncherMissing",
+        message: `the launcher ${launcherPath} is not built: run \`make -C native\``
+      })
+    }
+    let encoded: Buffer
+    try {
+      encoded = LaunchSpec.encode(spec)
+    } catch (e) {
+      return yield* new SpawnError({ reason: "LimitInvalid", message: (e as Error).message })
+    }
+    const started = yield* Deferred.make<LaunchStatus.Started, SpawnError>()
+    const ended = yield* Deferred.make<LaunchStatus.Ended>()
+    const outputListeners: Array<(stream: Stream, line: string) => void> = []
+    let isolation: LaunchStatus.Isolation = { _tag: "isolation", namespaces: [], cgroup: "none", seccomp: false, userns: false }
+    let sawEnded = false
+
+    const child = yield* Effect.acquireRelease(
+      Effect.sync(() =>
+        ChildProcess.spawn(launcherPath, [], {
+          stdio: ["ignore", "pipe", "pipe", agentFd, "pipe", "pipe"],
+          env: {},
+          // Its own process group: a Ctrl-C at the kernel's terminal is the kernel's to handle.
+          detached: true
+        })
+      ),
+      (child) =>
+        Effect.gen(function* () {
+          if (sawEnded || child.exitCode !== null || child.signalCode !== null) return
+          // Stop the incarnation: SIGTERM (the launcher forwards it and SIGKILLs the sandbox
+          // after kill_timeout_ms), then make sure it is gone.
+          signalSafely(child.pid ?? 0, "SIGTERM")
+          const timeoutMs = (spec.killTimeoutMs ?? 5000) + 2000
+          const done = yield* Deferred.await(ended).pipe(Effect.timeoutOption(`${timeoutMs} millis`))
+          if (done._tag === "None") signalSafely(child.pid ?? 0, "SIGKILL")
+        })
+    )
+    const launcherPid = child.pid ?? 0
+    const stdio = child.stdio as unknown as [null, Readable, Readable, null, Writable, Readable]
+    stdio[4].on("error", () => {})
+    stdio[4].end(encoded)
+    lines(stdio[1], (line) => outputListeners.forEach((l) => l("stdout", line)))
+    lines(stdio[2], (line) => outputListeners.forEach((l) => l("stderr", line)))
+    lines(stdio[5], (line) => {
+      const record = LaunchStatus.parseLine(line)
+      if (record === undefined) return
+      switch (record._tag) {
+        case "isolation":
+          isolation = record
+          return
+        case "started":
+          Deferred.doneUnsafe(started, Effect.succeed(record))
+          return
+        case "ended":
+          sawEnded = true
+          Deferred.doneUnsafe(ended, Effect.succeed(record))
+          return
+        case "error":
+          Deferred.doneUnsafe(started, Effect.fail(new SpawnError({
+            reason: reasonOf(record.step),
+            step: record.step,
+            errno: record.errno,
+            message: `${record.step}: ${record.message}`
+          })))
+          return
+      }
+    })
+    child.on("exit", (code, signal) => {
+      // The status pipe may still hold records; read them before deciding.
+      setImmediate(() => {
+        Deferred.doneUnsafe(started, Effect.fail(new SpawnError({
+          reason: "SetupFailed",
+          message: `the launcher exited (${signal ?? `code ${code}`}) before the agent started`
+        })))
+        // A launcher that died without an `ended` record (killed itself): its sandbox died with it.
+        Deferred.doneUnsafe(ended, Effect.succeed({
+          _tag: "ended", code: code ?? 0, signal: signal === null ? 0 : (ExitReason.signalNumber(signal) ?? 0),
+          oom: false, pidsLimit: false, throttledUs: 0, nrThrottled: 0, peakBytes: 0, cpuUs: 0
+        }))
+      })
+    })
+    child.on("error", (e) => {
+      Deferred.doneUnsafe(started, Effect.fail(new SpawnError({ reason: "LauncherMissing", message: `running ${launcherPath}: ${e.message}` })))
+    })
+
+    const record = yield* Deferred.await(started)
+    return {
+      pid: record.pid,
+      init: record.init,
+      launcherPid,
+      cgroups: record.cgroups,
+      isolation,
+      onOutput: (listener) => void outputListeners.push(listener),
+      signal: (signal) => signalSafely(record.pid, signal),
+      stop: () => signalSafely(launcherPid, "SIGTERM"),
+      kill: () => {
+        // PID 1 of the sandbox: its death takes the whole PID namespace down.
+        if (record.init > 0) signalSafely(record.init, "SIGKILL")
+        else signalSafely(record.pid, "SIGKILL")
+      },
+      ended: Deferred.await(ended)
+    } satisfies Launched
+  })
+
+/** The Linux launcher. @category layers */
+export const layer = Layer.succeed(Launcher, Launcher.of({ spawn }))

@@ -1,0 +1,175 @@
+/**
+ * Agents end to end: a real kernel, the real launcher, real namespaces and cgroups. SPAWN,
+ * LIST, WAIT, KILL and STAT over the protocol; the agent's own view through its fd 3; caps;
+ * bad specs; cgroups and processes gone afterwards.
+ */
+import * as Fs from "node:fs"
+import * as Path from "node:path"
+import { afterEach, describe, expect, it } from "vitest"
+import { Connection } from "../../src/client/Connection.ts"
+import { Op } from "../../src/protocol/Op.ts"
+import { startKernel, type TestKernel } from "../support/kernel.ts"
+
+const probe = Path.join(import.meta.dirname, "agents", "probe.ts")
+const cleanups: Array<() => Promise<void> | void> = []
+afterEach(async () => {
+  while (cleanups.length > 0) await cleanups.pop()!()
+})
+const setup = async (): Promise<{ k: TestKernel; c: Connection }> => {
+  const k = await startKernel()
+  cleanups.push(() => k.stop())
+  const c = await Connection.connect({ path: k.socketPath })
+  cleanups.push(() => c.close())
+  return { k, c }
+}
+const codeOf = (p: Promise<unknown>) => p.then(() => "ok", (e: { code?: string }) => e.code ?? String(e))
+const reportOf = async (k: TestKernel, name: string, timeoutMs = 20_000) => {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const agent = k.agents.list().find((a) => a.name === name)
+    const line = agent?.output.find((o) => o.line.startsWith("REPORT "))
+    if (line !== undefined) return JSON.parse(line.line.slice(7))
+    if (Date.now() > deadline) throw new Error(`no report from ${name}: ${JSON.stringify(agent?.output)}`)
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+}
+const processAlive = (pid: number) => {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch {
+    return false
+  }
+}
+
+describe("SPAWN / WAIT / LIST", () => {
+  it("runs a command in its sandbox, lists it, and reports its exit", async () => {
+    const { k, c } = await setup()
+    const spawned = (await c.call(Op.SPAWN, { name: "echoer", run: "sh", args: ["-c", "echo hello from $AGENTOS_NAME; exit 3"] })) as {
+      id: string; name: string; pid: number; status: string
+    }
+    expect(spawned).toMatchObject({ name: "echoer", status: "running" })
+    expect(spawned.pid).toBeGreaterThan(0)
+    const wait = await c.call(Op.WAIT, { name: "echoer", timeoutMs: 20_000 })
+    expect(wait).toMatchObject({ code: 3, signal: null, reason: "exited" })
+    const rows = (await c.calls.list()) as ReadonlyArray<Record<string, unknown>>
+    expect(rows.find((r) => r.name === "echoer")).toMatchObject({ id: spawned.id, status: "exited", restarts: 0 })
+    expect(k.agents.list()[0]!.output.map((o) => o.line)).toContain("hello from echoer")
+  })
+
+  it("a TypeScript agent reaches the kernel over fd 3 with its own identity and default caps", async () => {
+    const { k, c } = await setup()
+    await c.call(Op.SPAWN, { name: "probe", run: probe, args: [k.socketPath, "exit"] })
+    const report = await reportOf(k, "probe")
+    expect(report.hello).toMatchObject({ kind: "agent", name: "probe" })
+    expect(report.env).toMatchObject({ name: "probe", fd: "3" })
+    expect(report.noop).toEqual({ ok: true, value: { from: "probe" } })
+    expect(report.list.ok).toBe(true)
+    expect(report.spawn).toEqual({ ok: false, code: "EPERM" })
+    expect(report.kill).toEqual({ ok: false, code: "EPERM" })
+    expect(report.log.ok).toBe(true)
+    expect(report.heartbeat.ok).toBe(true)
+    // The kernel's socket is not reachable by path from inside.
+    expect(report.kernelSocketVisible).toBe(false)
+    // In its own PID namespace, under its own host uid.
+    expect(report.pid).toBe(2)
+    expect(await c.call(Op.WAIT, { name: "probe", timeoutMs: 20_000 })).toMatchObject({ code: 0, reason: "exited" })
+    const logged = k.agents.list().find((a) => a.name === "probe")!.output.find((o) => o.stream === "log")
+    expect(logged?.line).toContain("probe says hi")
+  })
+
+  it("an agent granted SPAWN may spawn; its child names it as parent", async () => {
+    const { k, c } = await setup()
+    await c.call(Op.SPAWN, { name: "parent", run: probe, args: ["exit"], caps: ["SPAWN", "KILL"] })
+    const report = await reportOf(k, "parent")
+    expect(report.spawn.ok).toBe(true)
+    expect(report.kill).toEqual({ ok: false, code: "ENOENT" })
+    const rows = (await c.calls.list()) as ReadonlyArray<Record<string, unknown>>
+    expect(rows.find((r) => r.name === "parent-child")).toMatchObject({ parent: "parent" })
+  })
+
+  it("bad specs: EINVAL naming every field, EEXIST for a live name, ENOENT for a missing program", async () => {
+    const { c } = await setup()
+    const bad = await c.call(Op.SPAWN, { name: "bad name", run: "", sandbox: { memory: "lots", cpu: -1 }, caps: ["FLY"] }).catch((e: Error) => e)
+    expect(bad).toMatchObject({ code: "EINVAL" })
+    for (const field of ["name", "run", "sandbox.memory", "sandbox.cpu", "caps[0]"]) {
+      expect((bad as Error).message).toContain(field.replace("[0]", ""))
+    }
+    await c.call(Op.SPAWN, { name: "sleeper", run: "sleep", args: ["30"] })
+    expect(await codeOf(c.call(Op.SPAWN, { name: "sleeper", run: "sleep", args: ["1"] }))).toBe("EEXIST")
+    expect(await codeOf(c.call(Op.SPAWN, { name: "ghost", run: "/nonexistent/program" }))).toBe("ENOENT")
+    expect(await codeOf(c.call(Op.SPAWN, { name: "ghost2", run: "no-such-command-anywhere" }))).toBe("ENOENT")
+    expect(await codeOf(c.call(Op.WAIT, { name: "nobody" }))).toBe("ENOENT")
+    expect(await codeOf(c.call(Op.WAIT, {}))).toBe("EINVAL")
+    expect(await codeOf(c.call(Op.WAIT, { name: "sleeper", timeoutMs: 50 }))).toBe("ETIMEDOUT")
+  })
+})
+
+describe("KILL / STAT", () => {
+  it("SIGTERM stops an agent (killed on request); SIGKILL too; the sandbox is gone after", async () => {
+    const { c } = await setup()
+    const a = (await c.call(Op.SPAWN, { name: "a", run: "sleep", args: ["60"] })) as { pid: number }
+    const stat = (await c.call(Op.STAT, { name: "a" })) as { cgroups: Record<string, string>; pids: { current: number } }
+    expect(Object.keys(stat.cgroups).length).toBeGreaterThan(0)
+    for (const dir of Object.values(stat.cgroups)) expect(Fs.existsSync(dir)).toBe(true)
+    expect(await c.call(Op.KILL, { name: "a" })).toEqual({ killed: true })
+    expect(await c.call(Op.WAIT, { name: "a", timeoutMs: 20_000 })).toMatchObject({ reason: "killed_on_request", signal: "SIGTERM" })
+    expect(processAlive(a.pid)).toBe(false)
+    for (const dir of Object.values(stat.cgroups)) expect(Fs.existsSync(dir)).toBe(false)
+
+    await c.call(Op.SPAWN, { name: "b", run: "sleep", args: ["60"] })
+    await c.call(Op.KILL, { name: "b", signal: "SIGKILL" })
+    expect(await c.call(Op.WAIT, { name: "b", timeoutMs: 20_000 })).toMatchObject({ reason: "killed_on_request", signal: "SIGKILL" })
+    expect(await codeOf(c.call(Op.KILL, { name: "b" }))).toBe("ENOENT")
+    expect(await codeOf(c.call(Op.KILL, { name: "b", signal: "SIGNOPE" }))).toBe("EINVAL")
+  })
+
+  it("an agent that ignores SIGTERM is SIGKILLed at its deadline", async () => {
+    const { c } = await setup()
+    await c.call(Op.SPAWN, {
+      name: "stubborn",
+      run: "sh",
+      args: ["-c", "trap '' TERM; echo ready; while :; do sleep 1; done"],
+      sandbox: { killTimeoutMs: 300 }
+    })
+    await new Promise((resolve) => setTimeout(resolve, 300))
+    await c.call(Op.KILL, { name: "stubborn" })
+    expect(await c.call(Op.WAIT, { name: "stubborn", timeoutMs: 20_000 })).toMatchObject({ reason: "killed_on_request", signal: "SIGKILL" })
+  })
+
+  it("STAT reads the live cgroup, then keeps the final figures", async () => {
+    const { c } = await setup()
+    await c.call(Op.SPAWN, { name: "s", run: "sh", args: ["-c", "sleep 60"], sandbox: { memory: "64M", pids: 10 } })
+    const live = (await c.call(Op.STAT, { name: "s" })) as {
+      status: string; memory: { currentBytes: number; limitBytes: number }; pids: { current: number; limit: number }
+    }
+    expect(live.status).toBe("running")
+    expect(live.memory.currentBytes).toBeGreaterThan(0)
+    expect(live.memory.limitBytes).toBe(64 * 1024 * 1024)
+    expect(live.pids.limit).toBe(10)
+    expect(live.pids.current).toBeGreaterThanOrEqual(2)
+    await c.call(Op.KILL, { name: "s", signal: 9 })
+    await c.call(Op.WAIT, { name: "s" })
+    const final = (await c.call(Op.STAT, { name: "s" })) as { status: string; memory: { peakBytes: number }; exit: { reason: string } }
+    expect(final.status).toBe("exited")
+    expect(final.memory.peakBytes).toBeGreaterThan(0)
+    expect(final.exit.reason).toBe("killed_on_request")
+  })
+})
+
+describe("kernel shutdown", () => {
+  it("stops every agent and leaves no process or cgroup behind", async () => {
+    const k = await startKernel()
+    const c = await Connection.connect({ path: k.socketPath })
+    const pids: Array<number> = []
+    const cgroups: Array<string> = []
+    for (const name of ["x", "y", "z"]) {
+      pids.push(((await c.call(Op.SPAWN, { name, run: "sleep", args: ["60"] })) as { pid: number }).pid)
+      cgroups.push(...Object.values(((await c.call(Op.STAT, { name })) as { cgroups: Record<string, string> }).cgroups))
+    }
+    await c.close()
+    await k.stop()
+    for (const pid of pids) expect(processAlive(pid)).toBe(false)
+    for (const dir of cgroups) expect(Fs.existsSync(dir)).toBe(false)
+  })
+})
