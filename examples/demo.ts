@@ -22,6 +22,8 @@ export interface DemoKernel {
 /** Runs `body` against a fresh kernel, then shuts it down. */
 export const withKernel = async <A>(body: (kernel: DemoKernel) => Promise<A>): Promise<A> => {
   const dir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "agentos-demo-"))
+  // Agents reach their work directories below it as their own uid: let them pass (not list).
+  Fs.chmodSync(dir, 0o711)
   const socketPath = Path.join(dir, "kernel.sock")
   const scope = Effect.runSync(Scope.make())
   try {

@@ -42,7 +42,7 @@ const exitCode = await withKernel(async ({ client, output, socketPath }) => {
     args: [String(tcpPort), socketPath, abstractName],
     sandbox: { memory: "256M" }
   })
-  await client.call(0x10, { name: "fork-bomb", run: agent("fork-bomb.sh"), sandbox: { pids: 32, cpu: 0.25, memory: "128M" } })
+  await client.call(0x10, { name: "fork-bomb", run: agent("fork-bomb.ts"), sandbox: { pids: 32, cpu: 0.25, memory: "128M" } })
 
   await client.call(0x13, { name: "malicious-fs", timeoutMs: 30_000 })
   await client.call(0x13, { name: "malicious-net", timeoutMs: 30_000 })
@@ -50,7 +50,7 @@ const exitCode = await withKernel(async ({ client, output, socketPath }) => {
   const hits = await until(async () => {
     const s = (await client.call(0x14, { name: "fork-bomb" })) as { pids: { limitHits: number | null; current: number | null } }
     return (s.pids.limitHits ?? 0) > 0 ? s.pids : undefined
-  }, 20_000)
+  }, 20_000, 50)
   await client.call(0x11, { name: "fork-bomb", signal: "SIGKILL" })
   const bomb = (await client.call(0x13, { name: "fork-bomb", timeoutMs: 10_000 })) as { reason: string; description: string }
 

@@ -105,6 +105,9 @@ export class Agents extends Context.Service<Agents, {
     let nextId = 1
     const asRoot = (process.getuid?.() ?? 0) === 0
     Cgroups.removeStale(config.kernelId)
+    // Registered before the agents' scope, so it runs after every agent has stopped: the
+    // kernel's own cgroup parents (agentos/<kernel-id>) go last.
+    yield* Effect.addFinalizer(() => Effect.sync(() => Cgroups.removeStale(config.kernelId)))
     // Incarnations stop in parallel at shutdown; each one's scope stops its sandbox.
     const agentsScope = yield* Scope.fork(yield* Scope.Scope, "parallel")
 
@@ -118,7 +121,14 @@ export class Agents extends Context.Service<Agents, {
       })
 
     const workdirFor = (name: string, uid: number | null) => {
-      const dir = Path.join(config.stateDir, config.kernelId, name)
+      // The agent binds its workdir from inside its user namespace, as its own uid: every
+      // directory above it must be traversable (0711: others may pass, not list).
+      const kernelDir = Path.join(config.stateDir, config.kernelId)
+      Fs.mkdirSync(kernelDir, { recursive: true, mode: 0o711 })
+      for (let dir = kernelDir; dir !== Path.dirname(dir) && dir.startsWith(config.stateDir); dir = Path.dirname(dir)) {
+        Fs.chmodSync(dir, Fs.statSync(dir).mode | 0o111)
+      }
+      const dir = Path.join(kernelDir, name)
       Fs.mkdirSync(dir, { recursive: true, mode: 0o700 })
       if (uid !== null) Fs.chownSync(dir, uid, uid)
       return dir

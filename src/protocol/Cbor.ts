@@ -10,6 +10,8 @@ import { constants, isUtf8 } from "node:buffer"
 /** Deepest nesting of arrays, maps and tags either direction accepts. @category models */
 export const MAX_DEPTH = 256
 
+const MAX_U64 = 0xffff_ffff_ffff_ffffn
+
 /** Why a byte string is not exactly one well-formed CBOR data item. @category errors */
 export type CborErrorReason = "Truncated" | "TrailingBytes" | "Malformed" | "InvalidUtf8" | "TooDeep" | "Unsupported"
 
@@ -65,7 +67,6 @@ export class CborSimple {
   }
 }
 
-const MAX_U64 = 0xffff_ffff_ffff_ffffn
 const TWO_32 = 0x1_0000_0000
 // Frames go out through the scratch buffer; one that grew past this is dropped after use so a
 // single huge message does not keep its memory for the life of the process.
@@ -765,11 +766,17 @@ const readHalf = (): number => {
   return h & 0x8000 ? -magnitude : magnitude
 }
 
+// Through a typed-array scratch rather than a DataView over the input, which would cost an
+// allocation per decode; CBOR is big-endian, the typed arrays are the platform's order.
 const readFloat = (bytes: 4 | 8): number => {
   if (pos + bytes > end) throw truncated(`a ${bytes === 4 ? "single" : "double"} float`)
   const b = src
   const p = pos
   pos = p + bytes
+  if (!LITTLE_ENDIAN) {
+    for (let i = 0; i < bytes; i++) floatBytes[i] = b[p + i]!
+    return bytes === 4 ? float32[0]! : float64[0]!
+  }
   if (bytes === 4) {
     floatBytes[0] = b[p + 3]!
     floatBytes[1] = b[p + 2]!
@@ -894,5 +901,8 @@ export const decode = (bytes: Uint8Array): unknown => {
     return value
   } finally {
     src = EMPTY
+    // After a failure, drop the keys of the maps it left open.
+    for (let k = 0; k < keyTop; k++) keyStack[k] = ""
+    keyTop = 0
   }
 }

@@ -21,6 +21,8 @@ import * as Frame from "../../src/protocol/Frame.ts"
 /** A fresh private temp directory; removed by the returned function. */
 export const tempDir = (prefix = "agentos-test-"): { readonly path: string; readonly remove: () => void } => {
   const path = Fs.mkdtempSync(Path.join(Os.tmpdir(), prefix))
+  // Agents reach their workdir under it as their own uid: let them pass through (not list).
+  Fs.chmodSync(path, 0o711)
   return { path, remove: () => Fs.rmSync(path, { recursive: true, force: true }) }
 }
 
