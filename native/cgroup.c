@@ -163,7 +163,8 @@ static int make_dirs(struct cgroup_hierarchy *h, const char *rel)
 			h->created_from = (int)(strrchr(h->dir, '/') - h->dir);
 		if (!slash)
 			return 0;
-		h->ops->prepare_parent(h, h->dir);
+		if (h->ops->prepare_parent(h, h->dir) != 0)
+			return -1;
 		*slash = '/';
 	}
 }
@@ -234,8 +235,12 @@ void cgroup_remove(struct cgroup_set *set)
 			waited += ms;
 			cgroup_kill_procs(h->dir);
 		}
-		/* Then the parents this launch made, while empty (another agent may share them). */
-		for (char *slash; (slash = strrchr(h->dir, '/')) && slash - h->dir > h->created_from;) {
+		/* Then the parents up to agentos/, while empty, whoever made them: with several agents
+		 * of one kernel the launch that made agentos/<kernel-id>/ may end first, so the last one
+		 * out removes it. A launch creating below a parent removed meanwhile starts over
+		 * (cgroup_create retries ENOENT). */
+		size_t keep = strlen(h->root) + strlen("/agentos");
+		for (char *slash; (slash = strrchr(h->dir, '/')) && (size_t)(slash - h->dir) > keep;) {
 			*slash = '\0';
 			if (rmdir(h->dir) != 0)
 				break;

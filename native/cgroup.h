@@ -37,8 +37,9 @@ struct cgroup_hierarchy;
 
 /* What differs between v1 and v2. */
 struct cgroup_ops {
-	/* Called for agentos/ and each directory between it and the agent's cgroup. */
-	void (*prepare_parent)(const struct cgroup_hierarchy *h, const char *dir);
+	/* Called for agentos/ and each directory between it and the agent's cgroup; -1 with
+	 * ENOENT when a concurrent launch removed `dir` meanwhile (the caller starts over). */
+	int (*prepare_parent)(const struct cgroup_hierarchy *h, const char *dir);
 	void (*limit)(const struct cgroup_hierarchy *h, const struct cgroup_limits *limits);
 	void (*stats)(const struct cgroup_hierarchy *h, struct cgroup_stats *stats);
 	/* Kills whatever is left in the cgroup; returns -1 when it cannot be done in one write. */
@@ -70,7 +71,8 @@ void cgroup_create(struct cgroup_set *set, const char *rel, const struct cgroup_
 /* Moves `pid` into every one of them (step `cgroup`). */
 void cgroup_attach(const struct cgroup_set *set, pid_t pid);
 void cgroup_read_stats(const struct cgroup_set *set, struct cgroup_stats *stats);
-/* Kills every process left, then removes what cgroup_create made; never dies. */
+/* Kills every process left, removes the agent's cgroup (when this launch made it) and its
+ * empty parents below agentos/; never dies. */
 void cgroup_remove(struct cgroup_set *set);
 /* ` cgroup.memory=/sys/fs/cgroup/memory/agentos/...` for the `started` record. */
 void cgroup_format(const struct cgroup_set *set, char *buf, size_t size);

@@ -11,11 +11,12 @@
 #include "cgroup.h"
 #include "die.h"
 
-static void prepare_parent(const struct cgroup_hierarchy *h, const char *dir)
+static int prepare_parent(const struct cgroup_hierarchy *h, const char *dir)
 {
 	/* v1 has no subtree_control: every directory of the hierarchy has every controller. */
 	(void)h;
 	(void)dir;
+	return 0;
 }
 
 static void put(const struct cgroup_hierarchy *h, const char *file, long long value)

@@ -13,7 +13,7 @@
 #include "cgroup.h"
 #include "die.h"
 
-static void prepare_parent(const struct cgroup_hierarchy *h, const char *dir)
+static int prepare_parent(const struct cgroup_hierarchy *h, const char *dir)
 {
 	static const struct {
 		const char *name;
@@ -37,9 +37,13 @@ static void prepare_parent(const struct cgroup_hierarchy *h, const char *dir)
 		if (!(h->controllers & wanted[i].bit) || strstr(enabled, word))
 			continue;
 		snprintf(plus, sizeof plus, "+%s", wanted[i].name);
-		if (cgroup_write(dir, "cgroup.subtree_control", plus) != 0)
+		if (cgroup_write(dir, "cgroup.subtree_control", plus) != 0) {
+			if (errno == ENOENT)
+				return -1;
 			die_errno("cgroup", "enabling %s in %s/cgroup.subtree_control", plus, dir);
+		}
 	}
+	return 0;
 }
 
 static void put(const struct cgroup_hierarchy *h, const char *file, const char *text)

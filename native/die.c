@@ -28,7 +28,7 @@ void die_report_to_parent(int sync_fd)
 	parent_sync_fd = sync_fd;
 }
 
-static noreturn void finish(const char *step, int err, int append_strerror, const char *fmt, va_list ap)
+static __attribute__((__noreturn__)) void finish(const char *step, int err, int append_strerror, const char *fmt, va_list ap)
 {
 	char msg[480];
 	int n = vsnprintf(msg, sizeof msg, fmt, ap);

@@ -8,8 +8,6 @@
 #ifndef AGENTOS_DIE_H
 #define AGENTOS_DIE_H
 
-#include <stdnoreturn.h>
-
 /* Host side: records go to the status fd; `cleanup` (may be NULL) runs first. */
 void die_report_to_status(void (*cleanup)(void));
 
@@ -17,9 +15,9 @@ void die_report_to_status(void (*cleanup)(void));
 void die_report_to_parent(int sync_fd);
 
 /* A failure that is not a call's: a validation or protocol error, reported as EINVAL. */
-noreturn void die(const char *step, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void die(const char *step, const char *fmt, ...) __attribute__((__noreturn__, __format__(__printf__, 2, 3)));
 
 /* A failed call: reports `errno` and appends its text to the message. */
-noreturn void die_errno(const char *step, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void die_errno(const char *step, const char *fmt, ...) __attribute__((__noreturn__, __format__(__printf__, 2, 3)));
 
 #endif

@@ -44,7 +44,7 @@ int init_prepare(void)
 	return fd;
 }
 
-noreturn void init_run(int signal_fd, pid_t agent, int report_fd)
+void init_run(int signal_fd, pid_t agent, int report_fd)
 {
 	for (;;) {
 		struct signalfd_siginfo si;

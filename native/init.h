@@ -6,7 +6,6 @@
 #ifndef AGENTOS_INIT_H
 #define AGENTOS_INIT_H
 
-#include <stdnoreturn.h>
 #include <sys/types.h>
 
 /* Before forking the agent: catch the forwarded signals (a namespace's init never receives a
@@ -14,7 +13,7 @@
 int init_prepare(void);
 
 /* The init loop; `report_fd` is the sync socket to the host launcher. */
-noreturn void init_run(int signal_fd, pid_t agent, int report_fd);
+__attribute__((__noreturn__)) void init_run(int signal_fd, pid_t agent, int report_fd);
 
 /* In the agent, before exec: default dispositions and an empty signal mask again. */
 void init_reset_signals(void);

@@ -118,10 +118,12 @@ static void decide(void)
  * close_range(4, ~0U, 0) would do), while die() can still use the sync socket until then. */
 static void close_fds_on_exec(void)
 {
+#ifdef SYS_close_range
 	if (syscall(SYS_close_range, 4U, ~0U, CLOSE_RANGE_CLOEXEC) == 0)
 		return;
 	if (errno != ENOSYS && errno != EINVAL)
 		die_errno("fds", "close_range(4, ~0U, CLOSE_RANGE_CLOEXEC)");
+#endif
 	/* Before Linux 5.11: walk /proc/self/fd. */
 	DIR *dir = opendir("/proc/self/fd");
 	if (!dir)
@@ -135,7 +137,7 @@ static void close_fds_on_exec(void)
 }
 
 /* Step 8: the agent hardens itself, in this order, and execs. */
-static noreturn void agent_main(int sync_fd)
+static __attribute__((__noreturn__)) void agent_main(int sync_fd)
 {
 	/* First, so that the host launcher knows our host pid (it rides in SCM_CREDENTIALS). */
 	if (status_msg_send(sync_fd, STATUS_MSG_AGENT, 0, NULL, NULL) != 0)
@@ -167,7 +169,7 @@ static noreturn void agent_main(int sync_fd)
 }
 
 /* Steps 5-7, in the cloned process. */
-static noreturn void sandbox_main(int sync_fd, int exec_fd)
+static __attribute__((__noreturn__)) void sandbox_main(int sync_fd, int exec_fd)
 {
 	die_report_to_parent(sync_fd);
 	/* The status fd never reaches the agent; only the host launcher writes records. */
@@ -324,7 +326,8 @@ static int supervise(struct watch *w, int signal_fd, struct rusage *usage)
 			if (si.ssi_signo != SIGCHLD) {
 				/* Before the agent runs there is nothing to stop gracefully. */
 				kill(sandbox, w->started ? (int)si.ssi_signo : SIGKILL);
-				if (timer_fd == -1 && w->started) {
+				/* Only SIGTERM means "stop": SIGHUP may just ask the agent to reload. */
+				if (si.ssi_signo == SIGTERM && timer_fd == -1 && w->started) {
 					timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
 					struct itimerspec t = {{0, 0},
 							       {spec.kill_timeout_ms / 1000, (spec.kill_timeout_ms % 1000) * 1000000L}};

@@ -91,6 +91,9 @@ static void make_dirs(const char *path)
 
 static void make_file(const char *path)
 {
+	/* Inside a grant the mountpoint already exists (same path), on a read-only mount. */
+	if (access(path, F_OK) == 0)
+		return;
 	char parent[PATH_MAX];
 	snprintf(parent, sizeof parent, "%s", path);
 	char *slash = strrchr(parent, '/');

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cgroup.h"
 #include "die.h"
 
 #define SPEC_MAX_BYTES (4u << 20)
@@ -221,9 +222,9 @@ void spec_read(struct spec *spec)
 		else if (strcmp(key, "cgroup") == 0)
 			scalar(&spec->cgroup, key, cgroup_path(value));
 		else if (strcmp(key, "memory.max") == 0)
-			once(&spec->memory_max, key, number(key, value, INT64_MAX / 2, 0));
+			once(&spec->memory_max, key, number(key, value, CGROUP_UNLIMITED - 1, 0));
 		else if (strcmp(key, "memory.swap") == 0)
-			once(&spec->memory_swap, key, number(key, value, INT64_MAX / 2, INT64_MAX / 2));
+			once(&spec->memory_swap, key, number(key, value, CGROUP_UNLIMITED - 1, CGROUP_UNLIMITED));
 		else if (strcmp(key, "cpu.max") == 0)
 			scalar(&cpu, key, value);
 		else if (strcmp(key, "pids.max") == 0)
@@ -239,7 +240,7 @@ void spec_read(struct spec *spec)
 		else if (strcmp(key, "tmpfs") == 0)
 			push(&spec->tmpfs, path(key, value));
 		else if (strcmp(key, "tmp.size") == 0)
-			once(&spec->tmp_size, key, number(key, value, INT64_MAX / 2, 0));
+			once(&spec->tmp_size, key, number(key, value, CGROUP_UNLIMITED - 1, 0));
 		else if (strcmp(key, "net") == 0)
 			scalar(&net, key, value);
 		else if (strcmp(key, "seccomp") == 0)

@@ -86,6 +86,8 @@ class Op:
     @staticmethod
     def describe(op: int) -> str:
         """Renders an op for messages: ``NOOP (0x00)``, or ``0x7f`` for an unknown number."""
+        if op < 0:
+            return "a request"
         hexa = "0x%02x" % op
         name = _OP_NAMES.get(op)
         return hexa if name is None else "%s (%s)" % (name, hexa)
@@ -751,6 +753,9 @@ class AgentOSClient:
     :attr:`pushes`. Every call takes ``timeout`` in seconds (default: the client's), after
     which it raises ``AgentOSError("ETIMEDOUT")`` and a late reply is dropped. Failures raise
     :class:`AgentOSError` with the kernel's ``code``, except :meth:`think`.
+
+    Gotcha: the inherited fd is one connection and the client owns it (closing the client
+    closes fd 3), so an agent makes one client and shares it, threads included.
     """
 
     def __init__(
@@ -911,7 +916,8 @@ class AgentOSClient:
             try:
                 self._until(lambda: request_id in self._replies, deadline)
             except _TimedOut:
-                op = self._pending.pop(request_id).op
+                pending = self._pending.pop(request_id, None)
+                op = pending.op if pending is not None else -1
                 raise AgentOSError("ETIMEDOUT", "%s: no reply within %g s" % (Op.describe(op), timeout), op) from None
             except AgentOSConnectionError:
                 self._pending.pop(request_id, None)

@@ -20,8 +20,12 @@ export class UidRange {
     this.cursor = start
   }
 
-  /** A free uid, or undefined when every uid of the range is taken. */
-  allocate(): number | undefined {
+  /** A free uid (`preferred` when it is free), or undefined when every uid is taken. */
+  allocate(preferred?: number): number | undefined {
+    if (preferred !== undefined && preferred >= this.first && preferred <= this.last && !this.inUse.has(preferred)) {
+      this.inUse.add(preferred)
+      return preferred
+    }
     const size = this.last - this.first + 1
     for (let i = 0; i < size; i++) {
       const uid = this.first + ((this.cursor - this.first + i) % size)

@@ -25,8 +25,8 @@ afterAll(async () => {
 const MiB = 1024 * 1024
 const layout = Launch.isRoot ? Launch.cgroupHierarchies().layout : "none"
 
-const start = (spec: LaunchSpec.LaunchSpec | Buffer): Launch.Launch => {
-  const launched = Launch.launch(spec)
+const start = (spec: LaunchSpec.LaunchSpec | Buffer, as?: { uid: number; gid: number }): Launch.Launch => {
+  const launched = Launch.launch(spec, as)
   cleanups.push(launched.release)
   return launched
 }
@@ -366,6 +366,37 @@ describe.skipIf(!Launch.isRoot)("agentos-launch", () => {
     const waitedMs = Number(process.hrtime.bigint() - sent) / 1e6
     expect(end).toMatchObject({ code: 0, signal: 9 })
     expect(waitedMs).toBeGreaterThanOrEqual(290)
+    expectNothingLeft(spec, started)
+  })
+
+  it("without root falls back to the caller's uid mapped to 0 in a user namespace, without cgroups", async () => {
+    const nobody = 65534
+    const spec = specFor({
+      argv: sh(`
+        echo pid=$$
+        echo uid=$(id -u)
+        grep -E '^(CapEff|Seccomp):' /proc/self/status | sed 's/:[[:space:]]*/=/'
+        echo ready=1
+        exec head -n 1 <&3 >/dev/null
+      `)
+    })
+    const l = start(spec, { uid: nobody, gid: nobody })
+    expect(await l.record("isolation")).toEqual({
+      _tag: "isolation",
+      namespaces: ["pid", "mount", "net", "uts", "ipc", "user"],
+      cgroup: "none",
+      seccomp: true,
+      userns: true
+    })
+    const started = await l.record("started")
+    expect(started.cgroups).toEqual({})
+    await l.output(/^ready=1$/m)
+    expect(Fs.readFileSync(`/proc/${started.pid}/status`, "utf8")).toMatch(/^Uid:\s+65534\s+65534\s+65534\s+65534$/m)
+    l.agent.write("go\n")
+    expect((await Launch.ended(l)).code).toBe(0)
+    expect(Launch.report(l.stdout())).toMatchObject({ pid: "2", uid: "0", CapEff: "0000000000000000", Seccomp: "2" })
+    // nobody may own unrelated processes here: check the sandbox's own pids instead of the uid.
+    for (const pid of [started.pid, started.init]) expect(Fs.existsSync(`/proc/${pid}`)).toBe(false)
     expectNothingLeft(spec, started)
   })
 

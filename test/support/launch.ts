@@ -54,13 +54,22 @@ export interface Launch {
   readonly release: () => Promise<void>
 }
 
-/** Spawns the launcher with `spec` (or raw spec bytes, for malformed specs). */
-export const launch = (spec: LaunchSpec.LaunchSpec | Buffer): Launch => {
+/**
+ * Spawns the launcher with `spec` (or raw spec bytes, for malformed specs); `as` runs it
+ * unprivileged, as that uid/gid, to exercise the fallbacks of docs/launcher.md "Without root".
+ */
+export const launch = (
+  spec: LaunchSpec.LaunchSpec | Buffer,
+  as?: { readonly uid: number; readonly gid: number }
+): Launch => {
   const [kernelEnd, agentEnd] = PeerCredentials.socketPair()
   const spawnedAt = process.hrtime.bigint()
   let child: ChildProcess
   try {
-    child = spawn(launcherPath, [], { stdio: ["ignore", "pipe", "pipe", agentEnd, "pipe", "pipe"] })
+    child = spawn(launcherPath, [], {
+      stdio: ["ignore", "pipe", "pipe", agentEnd, "pipe", "pipe"],
+      ...(as === undefined ? {} : { uid: as.uid, gid: as.gid })
+    })
   } finally {
     // The launcher holds its own copy now; ours would keep the agent's connection open.
     PeerCredentials.closeFd(agentEnd)
@@ -84,7 +93,9 @@ export const launch = (spec: LaunchSpec.LaunchSpec | Buffer): Launch => {
   const arrivedAt: Partial<Record<Tag, bigint>> = {}
   let statusClosed = false
   const recordWaiters: Array<() => void> = []
-  const status = child.stdio[5] as Readable
+  // Node's typings stop at fd 4; the status pipe is fd 5.
+  const stdio = child.stdio as ReadonlyArray<Readable | Writable | null | undefined>
+  const status = stdio[5] as Readable
   status.on("error", () => {})
   Readline.createInterface({ input: status })
     .on("line", (line) => {
@@ -99,7 +110,7 @@ export const launch = (spec: LaunchSpec.LaunchSpec | Buffer): Launch => {
       for (const wake of recordWaiters.splice(0)) wake()
     })
 
-  const specPipe = child.stdio[4] as Writable
+  const specPipe = stdio[4] as Writable
   specPipe.on("error", () => {})
   specPipe.end(Buffer.isBuffer(spec) ? spec : LaunchSpec.encode(spec))
 
@@ -211,7 +222,7 @@ export const removeCgroup = async (rel: string): Promise<void> => {
           Fs.rmdirSync(dir)
         } catch (error) {
           const code = (error as NodeJS.ErrnoException).code
-          if (code === "ENOTEMPTY" || attempt > 200) break
+          if (code === "ENOENT" || code === "ENOTEMPTY" || attempt > 200) break
           if (code !== "EBUSY") throw error
           const procs = Fs.readFileSync(Path.join(dir, "cgroup.procs"), "utf8").split("\n").filter(Boolean)
           for (const pid of procs) {
