@@ -1,7 +1,9 @@
 /**
- * AgentOS's public surface: run a kernel, connect to one. Tree declaration (defineTree,
- * supervisor, agent, service) and boot arrive with supervision.
+ * AgentOS's public surface: declare a tree (defineTree, supervisor, agent, service), boot it,
+ * run a kernel, connect to one.
  */
+export { agent, defineTree, service, supervisor } from "./supervision/Tree.ts"
+export { boot } from "./supervision/Boot.ts"
 export * as Daemon from "./kernel/Daemon.ts"
 export { KernelConfig, type Settings as KernelSettings } from "./kernel/KernelConfig.ts"
 export * as SocketPath from "./kernel/SocketPath.ts"

@@ -8,14 +8,16 @@ import { NodeRuntime, NodeServices } from "@effect/platform-node"
 import { Cause, Effect, Exit } from "effect"
 import { Command } from "effect/cli"
 import { VERSION } from "../Version.ts"
+import { boot } from "./boot.ts"
 import { doctor } from "./doctor.ts"
 import { kernel } from "./kernel.ts"
 import { ping } from "./ping.ts"
 import { ps } from "./ps.ts"
+import { tree } from "./tree.ts"
 
 const agentos = Command.make("agentos").pipe(
   Command.withDescription("AgentOS: an operating-system kernel for AI agents"),
-  Command.withSubcommands([kernel, ping, ps, doctor])
+  Command.withSubcommands([boot, kernel, ping, ps, tree, doctor])
 )
 
 const usageErrors = new Set([

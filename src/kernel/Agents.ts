@@ -85,9 +85,19 @@ export const row = (agent: Agent, now: number) => {
   }
 }
 
+/** How an agent is spawned, beyond its spec. @category models */
+export interface SpawnOptions {
+  /** The supervisor (path) or agent (name) it belongs to. */
+  readonly parent?: string
+  /** Where a relative `run` is found (a tree file's directory). */
+  readonly baseDir?: string
+  /** Its supervisor's restart count, shown by LIST. */
+  readonly restarts?: number
+}
+
 /** The process table and its operations. @category services */
 export class Agents extends Context.Service<Agents, {
-  readonly spawn: (args: AgentSpec.SpawnArgs, options?: { readonly parent?: string; readonly baseDir?: string }) =>
+  readonly spawn: (args: AgentSpec.SpawnArgs, options?: SpawnOptions) =>
     Effect.Effect<Agent, KernelError.KernelError, Kernel>
   readonly find: (target: string) => Effect.Effect<Agent, KernelError.NotFound>
   readonly kill: (target: string, signal?: number) => Effect.Effect<Agent, KernelError.KernelError>
@@ -102,6 +112,9 @@ export class Agents extends Context.Service<Agents, {
     const events = yield* Events
     const uids = new UidRange(config.uidRange.first, config.uidRange.last)
     const table = new Map<string, Agent>()
+    // An agent keeps its uid across restarts (its work directory's files stay its own), as a
+    // systemd unit keeps its DynamicUser while the name is in use.
+    const uidOfName = new Map<string, number>()
     let nextId = 1
     const asRoot = (process.getuid?.() ?? 0) === 0
     Cgroups.removeStale(config.kernelId)
@@ -202,7 +215,7 @@ export class Agents extends Context.Service<Agents, {
         yield* Scope.close(scope, Exit.void)
       })
 
-    const spawn = (args: AgentSpec.SpawnArgs, options: { readonly parent?: string; readonly baseDir?: string } = {}) =>
+    const spawn = (args: AgentSpec.SpawnArgs, options: SpawnOptions = {}) =>
       Effect.gen(function* () {
         const existing = byName(args.name)
         if (existing !== undefined && (existing.status === "starting" || existing.status === "running" || existing.status === "stopping")) {
@@ -210,7 +223,8 @@ export class Agents extends Context.Service<Agents, {
         }
         const resolved = AgentSpec.resolveRun(args.run, args.args ?? [], args.cwd ?? options.baseDir ?? process.cwd())
         if (typeof resolved === "string") return yield* new KernelError.NotFound({ message: `spawn ${args.name}: ${resolved}` })
-        const uid = asRoot ? uids.allocate() ?? null : null
+        const uid = asRoot ? uids.allocate(uidOfName.get(args.name)) ?? null : null
+        if (uid !== null) uidOfName.set(args.name, uid)
         if (asRoot && uid === null) {
           return yield* new KernelError.TryAgain({ message: `spawn ${args.name}: every uid of ${config.uidRange.first}–${config.uidRange.last} is in use` })
         }
@@ -223,7 +237,7 @@ export class Agents extends Context.Service<Agents, {
           status: "starting",
           pid: null,
           uid,
-          restarts: 0,
+          restarts: options.restarts ?? 0,
           startedAt: yield* Clock.currentTimeMillis,
           endedAt: null,
           reason: null,

@@ -10,6 +10,8 @@ import { Agents } from "./Agents.ts"
 import { Events } from "./Events.ts"
 import { Kernel } from "./Kernel.ts"
 import { KernelConfig, type Settings } from "./KernelConfig.ts"
+import * as Init from "../../supervisors/init.ts"
+import { Supervision } from "../supervision/Supervision.ts"
 import { Server } from "./Server.ts"
 import { Sessions } from "./Sessions.ts"
 import type { Syscall } from "./Syscall.ts"
@@ -21,8 +23,15 @@ export const layer = (options: Partial<Settings> = {}, extraSyscalls: ReadonlyAr
   // agents are stopped, then the sessions drain, then the rest goes.
   const sessions = Sessions.layer.pipe(Layer.provideMerge(config))
   const agents = Agents.layer.pipe(Layer.provideMerge(Layer.mergeAll(sessions, Events.layer, NodeLauncher.layer)))
-  const kernel = Kernel.layerWith(extraSyscalls).pipe(Layer.provideMerge(agents))
-  return Server.layer.pipe(Layer.provideMerge(kernel))
+  const supervision = Supervision.layer.pipe(Layer.provideMerge(agents))
+  const kernel = Kernel.layerWith(extraSyscalls).pipe(Layer.provideMerge(supervision))
+  // PID 1 starts once the kernel can spawn; it is stopped (its tree leaves first) before the
+  // agents' last-resort cleanup, and after the server stops accepting.
+  const init = Layer.effectDiscard(Effect.gen(function* () {
+    const config = yield* KernelConfig
+    yield* (yield* Supervision).startInit(Init.init(config.kernelId))
+  })).pipe(Layer.provideMerge(kernel))
+  return Server.layer.pipe(Layer.provideMerge(init))
 }
 
 /**

@@ -36,8 +36,32 @@ export interface AgentFailed {
   readonly time: number
 }
 
+/**
+ * A supervisor's report about one of its children, with OTP's fields: the supervisor, the
+ * context (what it was doing), the reason, the offender (the child's path).
+ * @category models
+ */
+export interface SupervisorReport {
+  readonly type:
+    | "agentos.child.started"
+    | "agentos.child.exited"
+    | "agentos.child.restarting"
+    | "agentos.child.stopped"
+    | "agentos.child.start_failed"
+    | "agentos.supervisor.escalated"
+  readonly supervisor: string
+  readonly context: "start" | "child_terminated" | "restart" | "shutdown" | "start_error" | "reached_max_restart_intensity"
+  readonly offender: string
+  readonly kind: "agent" | "supervisor" | "service"
+  readonly reason: string | null
+  readonly pid: number | null
+  readonly restarts: number
+  readonly delayMs?: number
+  readonly time: number
+}
+
 /** Every lifecycle event. @category models */
-export type LifecycleEvent = AgentStarted | AgentExited | AgentFailed
+export type LifecycleEvent = AgentStarted | AgentExited | AgentFailed | SupervisorReport
 
 /** The kernel's event bus. @category services */
 export class Events extends Context.Service<Events, {

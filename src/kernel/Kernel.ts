@@ -9,6 +9,7 @@ import * as Op from "../protocol/Op.ts"
 import { KernelConfig, type Settings } from "./KernelConfig.ts"
 import * as KernelError from "./KernelError.ts"
 import type { Call, Caller, Services, Syscall } from "./Syscall.ts"
+import { Child } from "./syscalls/Child.ts"
 import { Hello } from "./syscalls/Hello.ts"
 import { List } from "./syscalls/List.ts"
 import { Heartbeat } from "./syscalls/Heartbeat.ts"
@@ -17,10 +18,12 @@ import { Log } from "./syscalls/Log.ts"
 import { Noop } from "./syscalls/Noop.ts"
 import { Spawn } from "./syscalls/Spawn.ts"
 import { Stat } from "./syscalls/Stat.ts"
+import { Subscribe } from "./syscalls/Subscribe.ts"
+import { Tree } from "./syscalls/Tree.ts"
 import { Wait } from "./syscalls/Wait.ts"
 
 /** The syscalls this kernel implements. Every other number answers ENOSYS. @category models */
-export const syscalls: ReadonlyArray<Syscall> = [Noop, Hello, List, Spawn, Kill, Wait, Stat, Log, Heartbeat]
+export const syscalls: ReadonlyArray<Syscall> = [Noop, Hello, List, Spawn, Kill, Wait, Stat, Log, Heartbeat, Tree, Subscribe, Child]
 
 /** Builds the dispatch table over the kernel's config. */
 const make = (table: ReadonlyArray<Syscall>) =>

@@ -90,8 +90,14 @@ export class Session implements Caller {
   }
 
   /** Sends a kernel-initiated event to this connection. */
-  push(push: Message.Push): void {
+  readonly push = (push: Message.Push): void => {
     this.write(push)
+  }
+
+  /** Runs `f` once the connection has closed. */
+  readonly onClose = (f: () => void): void => {
+    if (this.socket.destroyed) f()
+    else this.socket.once("close", f)
   }
 
   private readonly onData = (chunk: Buffer): void => {

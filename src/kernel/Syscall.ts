@@ -13,6 +13,7 @@ import type { KernelConfig } from "./KernelConfig.ts"
 import type { PeerCredentials } from "./PeerCredentials.ts"
 import type { AgentIdentity } from "./Session.ts"
 import type { Sessions } from "./Sessions.ts"
+import type { Supervision } from "../supervision/Supervision.ts"
 
 /** Who is calling: one connection to the kernel. @category models */
 export interface Caller {
@@ -28,6 +29,10 @@ export interface Caller {
   readonly name: string | undefined
   /** Records the name a client gives itself at HELLO. */
   readonly setName: (name: string) => void
+  /** Sends a kernel-initiated event to this connection. */
+  readonly push: (push: { readonly ev: string; readonly data: unknown }) => void
+  /** Runs `f` once the connection has closed (at once if it already has). */
+  readonly onClose: (f: () => void) => void
 }
 
 /** The request being served: its id, and a way to send chunks before the reply. @category models */
@@ -38,7 +43,7 @@ export interface Call {
 }
 
 /** What a syscall handler may use: the kernel's services. @category models */
-export type Services = KernelConfig | Kernel | Sessions | Agents | Events
+export type Services = KernelConfig | Kernel | Sessions | Agents | Events | Supervision
 
 /** One syscall: its number and its handler. @category models */
 export interface Syscall<R = Services> {

@@ -7,6 +7,9 @@
  * bucket may still go once the bucket is full (otherwise it could never go).
  */
 
+/** Refill arithmetic is in floating point: a bucket this close to an amount holds it. */
+const EPSILON = 1e-9
+
 /** One bucket. @category models */
 export interface Bucket {
   readonly capacity: number
@@ -36,7 +39,7 @@ export const refill = (bucket: Bucket, now: number): Bucket => {
 export const waitMs = (bucket: Bucket, amount: number, now: number): number => {
   const current = refill(bucket, now)
   const needed = Math.min(amount, current.capacity)
-  if (current.tokens >= needed) return 0
+  if (current.tokens + EPSILON >= needed) return 0
   if (current.perMs <= 0) return Number.POSITIVE_INFINITY
   return Math.ceil((needed - current.tokens) / current.perMs)
 }
@@ -47,7 +50,7 @@ export const waitMs = (bucket: Bucket, amount: number, now: number): number => {
  */
 export const backlogMs = (bucket: Bucket, amount: number, now: number): number => {
   const current = refill(bucket, now)
-  if (current.tokens >= amount) return 0
+  if (current.tokens + EPSILON >= amount) return 0
   if (current.perMs <= 0) return Number.POSITIVE_INFINITY
   return Math.ceil((amount - current.tokens) / current.perMs)
 }

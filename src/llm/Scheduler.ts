@@ -1,24 +1,17 @@
 /**
- * The LLM scheduler: one per kernel, in front of the provider (an effect/ai LanguageModel).
- * Every THINK is submitted under its agent's key and waits in a fair queue (virtual token
- * counters, weighted per agent) until an upstream slot is free (at most `maxInFlight` at
- * once) and the agent's and the kernel's token buckets (requests/min, tokens/min) allow it.
- * The queue is work-conserving: a throttled agent's requests wait without holding back anyone
- * else's. Upstream 429s and 5xxs are retried with backoff honouring Retry-After; a request
- * whose caller goes away (its fiber is interrupted: the connection closed) or whose agent is
- * cancelled (it died) is dropped while queued and aborted while in flight. Every agent's
- * requests, tokens, queue wait, latency, throttling and errors are recorded for STAT.
- *
- * **Details** The caller's own fiber runs its request once granted a slot, so cancellation is
- * plain interruption (the HTTP request is aborted with it) and a stream's text reaches the
- * caller without a hop. All bookkeeping happens in synchronous blocks, which is what keeps it
- * consistent between fibers.
+ * The LLM scheduler, one per kernel in front of the provider (an effect/ai LanguageModel).
+ * Each request waits in a work-conserving fair queue (virtual token counters, weighted per
+ * agent) for one of `maxInFlight` upstream slots and for its agent's and the kernel's token
+ * buckets; upstream 429/5xx are retried honouring Retry-After; a request whose caller goes
+ * away or whose agent is cancelled is dropped while queued and aborted while in flight; every
+ * agent's requests, tokens, waits, latencies, throttling and errors are recorded for STAT.
  */
 import { Cause, Clock, Context, Deferred, Effect, Layer, Queue, Result, Scope, Stream } from "effect"
 import { LanguageModel, type AiError } from "effect/ai"
 import { LlmError, classify, fromAiError } from "./LlmError.ts"
 import * as LlmRequest from "./LlmRequest.ts"
 import * as LlmStats from "./LlmStats.ts"
+import * as Provider from "./Provider.ts"
 import * as Offline from "./providers/Offline.ts"
 import * as RateLimit from "./RateLimit.ts"
 import * as Tokens from "./Tokens.ts"
@@ -154,7 +147,15 @@ const validateLimits = (key: string, limits: AgentLimits): LlmError | undefined 
 // The service
 // ---------------------------------------------------------------------------------------------
 
-/** The kernel's LLM scheduler. @category services */
+/**
+ * The kernel's LLM scheduler.
+ *
+ * **Details** The caller's own fiber runs its request once granted a slot, so cancellation is
+ * plain interruption (the HTTP request is aborted with it) and streamed text reaches the
+ * caller without a hop. All bookkeeping happens in synchronous blocks, which keeps it
+ * consistent between fibers.
+ * @category services
+ */
 export class LlmScheduler extends Context.Service<LlmScheduler, {
   readonly config: Config
   /** Queues a request for an agent and answers it; with `onDelta`, the answer is streamed to it. */
@@ -173,6 +174,16 @@ export class LlmScheduler extends Context.Service<LlmScheduler, {
   /** The scheduler over the LanguageModel in context. @category layers */
   static readonly layer = (config: Partial<Config> = {}): Layer.Layer<LlmScheduler, never, LanguageModel.LanguageModel> =>
     Layer.effect(LlmScheduler, make(config))
+
+  /**
+   * The scheduler over the provider the environment names (Provider.fromEnv: Gemini with a
+   * key, Vertex AI, an OpenAI-compatible server, else the offline model). @category layers
+   */
+  static readonly layerFromEnv = (
+    config: Partial<Config> = {},
+    env: Readonly<Record<string, string | undefined>> = process.env
+  ): Layer.Layer<LlmScheduler, Provider.ProviderConfigError> =>
+    LlmScheduler.layer(config).pipe(Layer.provide(Provider.layerFromEnv(env)))
 
   /** The scheduler over the offline model. @category layers */
   static readonly layerOffline = (config: Partial<Config> = {}, offline: Offline.Options = {}): Layer.Layer<LlmScheduler> =>
@@ -273,6 +284,8 @@ export const make = (options: Partial<Config> = {}): Effect.Effect<LlmScheduler[
           if (timerAt === wakeAt) timerAt = undefined
           return pump
         })),
+        // Forked from submit's uninterruptible region: the timer itself must stay interruptible.
+        Effect.interruptible,
         Effect.forkIn(scope),
         Effect.asVoid
       )
@@ -448,8 +461,8 @@ export const make = (options: Partial<Config> = {}): Effect.Effect<LlmScheduler[
       return undefined
     }
 
-    const submit = (key: string, request: LlmRequest.LlmRequest, options: SubmitOptions = {}) =>
-      Effect.uninterruptibleMask((restore) =>
+    const submit = Effect.fn("LlmScheduler.submit")(function* (key: string, request: LlmRequest.LlmRequest, options: SubmitOptions = {}) {
+      return yield* Effect.uninterruptibleMask((restore) =>
         Effect.gen(function* () {
           const now = yield* Clock.currentTimeMillis
           const agent = agentState(key)
@@ -479,8 +492,7 @@ export const make = (options: Partial<Config> = {}): Effect.Effect<LlmScheduler[
           yield* restore(Deferred.await(entry.grant)).pipe(
             Effect.onInterrupt(() => finishing(entry, { _tag: "Cancelled" }))
           )
-          return yield* restore(upstream(entry, options.onDelta)).pipe(
-            Effect.raceFirst(Deferred.await(entry.cancel)),
+          return yield* restore(upstream(entry, options.onDelta).pipe(Effect.raceFirst(Deferred.await(entry.cancel)))).pipe(
             Effect.onExit((exit) =>
               finishing(entry, exit._tag === "Success"
                 ? { _tag: "Answered", usage: exit.value.usage }
@@ -491,55 +503,57 @@ export const make = (options: Partial<Config> = {}): Effect.Effect<LlmScheduler[
           )
         })
       )
+    })
 
+    // The callback's queue is unbounded (Stream.callback's default), so offerUnsafe never drops
+    // text; an answer is bounded by its maxTokens anyway.
     const stream = (key: string, request: LlmRequest.LlmRequest): Stream.Stream<StreamEvent, LlmError> =>
       Stream.callback<StreamEvent, LlmError>((out) =>
         submit(key, request, { onDelta: (text) => Queue.offerUnsafe(out, { type: "delta", text }) }).pipe(
           Effect.flatMap((result) => Queue.offer(out, { type: "done", result })),
           Effect.andThen(Queue.end(out)),
           Effect.catch((error) => Queue.fail(out, error))
-        )
-      , { bufferSize: 1024 })
+        ))
 
-    const configureAgent = (key: string, limits: AgentLimits) =>
-      Effect.gen(function* () {
-        const invalid = validateLimits(key, limits)
-        if (invalid !== undefined) return yield* invalid
-        const now = yield* Clock.currentTimeMillis
-        const agent = agentState(key)
-        agent.limits = limits
-        queue.setWeight(key, limits.weight ?? 1)
-        agent.buckets = {
-          requests: limits.rpm === undefined ? undefined : RateLimit.perMinute(limits.rpm, now),
-          tokens: limits.tpm === undefined ? undefined : RateLimit.perMinute(limits.tpm, now)
-        }
-        agent.budget = limits.budget === undefined
-          ? undefined
-          : RateLimit.make(limits.budget, limits.budgetWindowMs === undefined ? 0 : limits.budget / limits.budgetWindowMs, now)
-        yield* pump
-      })
+    const configureAgent = Effect.fn("LlmScheduler.configureAgent")(function* (key: string, limits: AgentLimits) {
+      const invalid = validateLimits(key, limits)
+      if (invalid !== undefined) return yield* invalid
+      const now = yield* Clock.currentTimeMillis
+      const agent = agentState(key)
+      agent.limits = limits
+      queue.setWeight(key, limits.weight ?? 1)
+      agent.buckets = {
+        requests: limits.rpm === undefined ? undefined : RateLimit.perMinute(limits.rpm, now),
+        tokens: limits.tpm === undefined ? undefined : RateLimit.perMinute(limits.tpm, now)
+      }
+      agent.budget = limits.budget === undefined
+        ? undefined
+        : RateLimit.make(limits.budget, limits.budgetWindowMs === undefined ? 0 : limits.budget / limits.budgetWindowMs, now)
+      yield* pump
+    })
 
-    const cancelAgent = (key: string) =>
-      Effect.suspend(() => {
-        const agent = agents.get(key)
-        if (agent === undefined) return Effect.succeed(0)
-        const entries = [...agent.entries]
-        for (const entry of entries) {
-          if (entry.state === "queued") {
-            finish(entry, { _tag: "Cancelled" }, 0)
-            Deferred.doneUnsafe(entry.grant, Effect.fail(cancelled(key)))
-          } else if (entry.state === "running") {
-            // The request's own fiber sees this, is interrupted upstream, and finishes it.
-            Deferred.doneUnsafe(entry.cancel, Effect.fail(cancelled(key)))
-          }
-        }
-        return Effect.as(pump, entries.length)
-      })
+    const cancelAgent = Effect.fn("LlmScheduler.cancelAgent")(function* (key: string) {
+      const agent = agents.get(key)
+      if (agent === undefined) return 0
+      const entries = [...agent.entries]
+      // Queued ones first: a running one's fiber may finish as soon as it is told, and the
+      // slot it frees must not go to another request of the same agent.
+      const queued = entries.filter((e) => e.state === "queued")
+      for (const entry of queued) finish(entry, { _tag: "Cancelled" }, 0)
+      for (const entry of queued) Deferred.doneUnsafe(entry.grant, Effect.fail(cancelled(key)))
+      for (const entry of entries) {
+        // The request's own fiber sees this, is interrupted upstream, and finishes it.
+        if (entry.state === "running") Deferred.doneUnsafe(entry.cancel, Effect.fail(cancelled(key)))
+      }
+      yield* pump
+      return entries.length
+    })
 
-    const forgetAgent = (key: string) =>
-      cancelAgent(key).pipe(Effect.andThen(Effect.sync(() => {
-        agents.delete(key)
-      })))
+    const forgetAgent = Effect.fn("LlmScheduler.forgetAgent")(function* (key: string) {
+      yield* cancelAgent(key)
+      agents.delete(key)
+      queue.forget(key)
+    })
 
     const snapshotOf = (agent: AgentState, now: number): LlmStats.AgentSnapshot => {
       let queued = 0

@@ -6,8 +6,7 @@
  * a concurrent capacity (requests past it queue, or are refused with 429/503), and with
  * injected error responses (429 with Retry-After, 503, …). Tests and benchmarks run the real
  * HTTP clients against it on 127.0.0.1; it records what it was sent and how busy it was.
- *
- * Run alone: `node src/llm/TestServer.ts [--port 8089] [--latency-ms 200] [--tps 50] [--capacity 4]`.
+ * It also runs as its own process (see the end of this file).
  */
 import { Effect, type Scope } from "effect"
 import * as Http from "node:http"
@@ -282,6 +281,16 @@ export const start = (options: Options = {}): Promise<TestServer> => {
 
   const serve = (req: Http.IncomingMessage, res: Http.ServerResponse, raw: string) => {
     const url = new URL(req.url ?? "/", "http://localhost")
+    // Control endpoints, for a server run as its own process (the benchmark's).
+    if (url.pathname === "/_stats" && req.method === "GET") {
+      res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(stats()))
+      return
+    }
+    if (url.pathname === "/_reset" && req.method === "POST") {
+      resetStats()
+      res.writeHead(204).end()
+      return
+    }
     const found = route(req.method ?? "GET", url.pathname)
     if (found === undefined) {
       res.writeHead(404, { "content-type": "application/json" })
@@ -432,6 +441,17 @@ export const start = (options: Options = {}): Promise<TestServer> => {
     release = acquire(() => (stream ? streamAnswer() : answerWhole()))
   }
 
+  const stats = (): Stats => {
+    account()
+    return { ...counters, active, queued: waiting.length, elapsedMs: performance.now() - since }
+  }
+  const resetStats = () => {
+    account()
+    counters = { received: 0, answered: 0, refused: 0, aborted: 0, maxActive: active, outputTokens: 0, busySlotMs: 0 }
+    since = performance.now()
+    requests.length = 0
+  }
+
   const server = Http.createServer((req, res) => {
     const chunks: Array<Buffer> = []
     req.on("data", (c: Buffer) => chunks.push(c))
@@ -457,16 +477,8 @@ export const start = (options: Options = {}): Promise<TestServer> => {
           settings = { ...settings, ...changes }
           while (active < settings.capacity && waiting.length > 0) waiting.shift()!()
         },
-        stats: () => {
-          account()
-          return { ...counters, active, queued: waiting.length, elapsedMs: performance.now() - since }
-        },
-        resetStats: () => {
-          account()
-          counters = { received: 0, answered: 0, refused: 0, aborted: 0, maxActive: active, outputTokens: 0, busySlotMs: 0 }
-          since = performance.now()
-          requests.length = 0
-        },
+        stats,
+        resetStats,
         close: () =>
           new Promise<void>((done) => {
             server.close(() => done())
@@ -484,21 +496,36 @@ export const scoped = (options: Options = {}): Effect.Effect<TestServer, never, 
     (server) => Effect.promise(() => server.close())
   )
 
-// `node src/llm/TestServer.ts --port 8089 --latency-ms 200 --tps 50 --capacity 4` runs it alone.
+// Run alone: `node src/llm/TestServer.ts --port 8089 --latency-ms 200 --tps 50 --capacity 4
+// [--output-tokens 32|max] [--over-capacity queue|429|503]`; `--port 0` takes any free port.
+// It prints its URLs on one line; GET /_stats and POST /_reset read and zero its counters.
 if (import.meta.main) {
-  const arg = (name: string): number | undefined => {
+  const value = (name: string): string | undefined => {
     const i = process.argv.indexOf(`--${name}`)
-    return i >= 0 && process.argv[i + 1] !== undefined ? Number(process.argv[i + 1]) : undefined
+    return i >= 0 ? process.argv[i + 1] : undefined
   }
-  const port = arg("port") ?? 8089
-  const latencyMs = arg("latency-ms")
-  const tokensPerSecond = arg("tps")
-  const capacity = arg("capacity")
+  const number = (name: string): number | undefined => {
+    const v = value(name)
+    if (v === undefined) return undefined
+    const n = Number(v)
+    if (!Number.isFinite(n) || n < 0) throw new Error(`--${name}: expected a number ≥ 0, got ${v}`)
+    return n
+  }
+  const output = value("output-tokens")
+  const over = value("over-capacity")
+  const latencyMs = number("latency-ms")
+  const tokensPerSecond = number("tps")
+  const capacity = number("capacity")
   const server = await start({
-    port,
+    port: number("port") ?? 8089,
     ...(latencyMs === undefined ? {} : { latencyMs }),
     ...(tokensPerSecond === undefined ? {} : { tokensPerSecond }),
-    ...(capacity === undefined ? {} : { capacity })
+    ...(capacity === undefined ? {} : { capacity }),
+    ...(output === undefined ? {} : { outputTokens: output === "max" ? (r: LlmRequest.LlmRequest) => r.maxTokens ?? 32 : Number(output) }),
+    ...(over === "429" ? { overCapacity: 429 as const } : over === "503" ? { overCapacity: 503 as const } : {})
   })
   console.log(`llm test server: Gemini at ${server.url}, OpenAI-compatible at ${server.openAiBaseUrl}`)
+  const stop = () => void server.close().then(() => process.exit(0))
+  process.once("SIGTERM", stop)
+  process.once("SIGINT", stop)
 }

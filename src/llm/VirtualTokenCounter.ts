@@ -154,6 +154,13 @@ export class VirtualTokenCounter<A> {
     return items
   }
 
+  /** Forgets a client's counter and weight, dropping anything it still has queued. */
+  forget(key: string): void {
+    this.drain(key)
+    this.clients.delete(key)
+    if (this.lastLeft === key) this.lastLeft = undefined
+  }
+
   /** Charges a client for `tokens` tokens of service (negative: a refund or a correction). */
   charge(key: string, tokens: number): void {
     const c = this.client(key)

@@ -95,7 +95,7 @@ describe("syscalls", () => {
     const c = await connect(k)
     expect(await codeOf(c.call(0x7f))).toBe("ENOSYS")
     expect(await codeOf(c.call(9999))).toBe("ENOSYS")
-    for (const op of [Op.THINK, Op.SEND, Op.RECV, Op.ACK, Op.TREE, Op.SUBSCRIBE, Op.CHILD]) {
+    for (const op of [Op.THINK, Op.SEND, Op.RECV, Op.ACK]) {
       expect(await codeOf(c.call(op, {}))).toBe("ENOSYS")
     }
   })

@@ -170,7 +170,9 @@ def random_value(rng: random.Random, depth: int = 0) -> Any:
             key = _key(rng)
         else:
             key = _float(rng)
-            if key != key:
+            # Not NaN (never equal to itself) nor -0.0 (a JS Map turns a -0 key into +0, which
+            # then encodes as the integer 0).
+            if key != key or key == 0:
                 key = 1.25
         out[key] = random_value(rng, depth + 1)
     return out

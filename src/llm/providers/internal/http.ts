@@ -14,6 +14,12 @@ export interface Site {
   readonly method: string
 }
 
+/**
+ * Headers that carry credentials. The HTTP client records request headers on its trace spans
+ * and redacts only the names in `Headers.CurrentRedactedNames`, which does not know Gemini's.
+ */
+const SECRET_HEADERS: ReadonlyArray<string> = ["x-goog-api-key", "authorization"]
+
 /** At most this much of an error body is kept in a message. */
 const MAX_ERROR_BODY = 500
 
@@ -110,7 +116,9 @@ export const postJson = (
 ): Effect.Effect<HttpClientResponse.HttpClientResponse, AiError.AiError> =>
   Effect.gen(function* () {
     const request = HttpClientRequest.post(url, { headers, body: HttpBody.jsonUnsafe(body) })
+    const redacted = yield* Headers.CurrentRedactedNames
     const response = yield* client.execute(request).pipe(
+      Effect.provideService(Headers.CurrentRedactedNames, [...redacted, ...SECRET_HEADERS]),
       Effect.mapError((e) => transportError(site, "POST", url, e.reason.description ?? e.message))
     )
     if (response.status >= 200 && response.status < 300) return response

@@ -1,0 +1,31 @@
+/**
+ * SUBSCRIBE (0x31): `{events?: ["agentos.child", ...]}` → `{subscribed: true}`, then a push
+ * `{ev, data}` for every lifecycle event whose type starts with one of the prefixes (all when
+ * none are given), until the connection closes.
+ */
+import { Effect, Fiber, PubSub, Schema } from "effect"
+import { Op } from "../../protocol/Op.ts"
+import { Events } from "../Events.ts"
+import * as Syscall from "../Syscall.ts"
+
+const decode = Syscall.decodeArgs(Schema.Struct({
+  events: Schema.optionalKey(Schema.Array(Schema.String))
+}))
+
+/** @category syscalls */
+export const Subscribe = Syscall.make(Op.SUBSCRIBE, (args, caller) =>
+  Effect.gen(function* () {
+    const { events: prefixes } = yield* decode(args)
+    const events = yield* Events
+    const wanted = (type: string) => prefixes === undefined || prefixes.length === 0 || prefixes.some((p) => type.startsWith(p))
+    // startImmediately: subscribed before the reply leaves, so no later event is missed.
+    const fiber = yield* Effect.scoped(Effect.gen(function* () {
+      const queue = yield* PubSub.subscribe(events.pubsub)
+      for (;;) {
+        const event = yield* PubSub.take(queue)
+        if (wanted(event.type)) caller.push({ ev: event.type, data: event })
+      }
+    })).pipe(Effect.forkDetach({ startImmediately: true }))
+    caller.onClose(() => void Effect.runFork(Fiber.interrupt(fiber)))
+    return { subscribed: true }
+  }))

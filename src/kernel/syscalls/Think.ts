@@ -1,0 +1,117 @@
+/**
+ * THINK (0x01): `{prompt or messages, model?, maxTokens?, stream?}` → `{content, usage:
+ * {inputTokens, outputTokens}, model}`. The request goes through the kernel's LLM scheduler
+ * under the caller's agent key (its agent name; for a client, its HELLO name or
+ * `session-<id>`), so it waits its fair turn and counts against that agent's limits. With
+ * `stream: true` the text is sent as chunks `{id, more: {delta}}` as it arrives, then the
+ * reply. A caller that goes away cancels its request (dropped if queued, aborted upstream if
+ * running).
+ */
+import { Effect, Schema } from "effect"
+import type { LlmError } from "../../llm/LlmError.ts"
+import type * as LlmRequest from "../../llm/LlmRequest.ts"
+import { LlmScheduler } from "../../llm/Scheduler.ts"
+import { Op } from "../../protocol/Op.ts"
+import * as KernelError from "../KernelError.ts"
+import * as Syscall from "../Syscall.ts"
+
+const Message = Schema.Struct({
+  role: Schema.Literals(["system", "user", "assistant"]),
+  content: Schema.String
+})
+
+const ThinkArgs = Schema.Struct({
+  prompt: Schema.optionalKey(Schema.String),
+  messages: Schema.optionalKey(Schema.Array(Message)),
+  model: Schema.optionalKey(Schema.String.check(Schema.isMinLength(1), Schema.isMaxLength(255))),
+  maxTokens: Schema.optionalKey(Schema.Int.check(Schema.isGreaterThanOrEqualTo(1))),
+  stream: Schema.optionalKey(Schema.Boolean)
+})
+
+const decode = Syscall.decodeArgs(ThinkArgs)
+
+/** A chunk of a streamed THINK: the next piece of the answer's text. @category models */
+export interface ThinkChunk {
+  readonly delta: string
+}
+
+/** The key the scheduler shares the LLM by: the agent's name, or the client's. @category constructors */
+export const agentKey = (caller: Syscall.Caller): string => caller.agent?.name ?? caller.name ?? `session-${caller.sessionId}`
+
+/** A scheduler failure as the kernel error (and so the protocol code) it is reported with. @category errors */
+export const toKernelError = (error: LlmError): KernelError.KernelError => {
+  const message = error.message
+  switch (error.reason) {
+    case "InvalidRequest":
+      return new KernelError.InvalidArgument({ message })
+    case "Denied":
+      return new KernelError.PermissionDenied({ message })
+    case "RateLimited":
+    case "BudgetExhausted":
+      return new KernelError.RateLimited({ message, ...(error.retryAfterMs === undefined ? {} : { retryAfterMs: Math.ceil(error.retryAfterMs) }) })
+    case "TimedOut":
+      return new KernelError.TimedOut({ message })
+    case "Unavailable":
+    case "Cancelled":
+      return new KernelError.TryAgain({ message })
+  }
+}
+
+/**
+ * The THINK handler over a given scheduler. An anonymous client's `session-<id>` share is
+ * forgotten when its connection closes, so short CLI connections do not pile up in the table.
+ */
+const handle = (scheduler: LlmScheduler["Service"]) => {
+  const watched = new Set<number>()
+  const forgetOnClose = (caller: Syscall.Caller, key: string) => {
+    if (key !== `session-${caller.sessionId}` || watched.has(caller.sessionId)) return
+    watched.add(caller.sessionId)
+    caller.onClose(() => {
+      watched.delete(caller.sessionId)
+      Effect.runFork(scheduler.forgetAgent(key))
+    })
+  }
+  return (args: unknown, caller: Syscall.Caller, call: Syscall.Call) =>
+    Effect.gen(function* () {
+      const think = yield* decode(args)
+      if ((think.prompt === undefined) === (think.messages === undefined)) {
+        return yield* new KernelError.InvalidArgument({ message: "think: exactly one of prompt or messages is required", field: "prompt" })
+      }
+      if (think.messages !== undefined && !think.messages.some((m) => m.role === "user")) {
+        return yield* new KernelError.InvalidArgument({ message: "think: messages must hold at least one user message", field: "messages" })
+      }
+      const request: LlmRequest.LlmRequest = {
+        messages: think.messages ?? [{ role: "user", content: think.prompt! }],
+        ...(think.model === undefined ? {} : { model: think.model }),
+        ...(think.maxTokens === undefined ? {} : { maxTokens: think.maxTokens })
+      }
+      const options = think.stream === true ? { onDelta: (delta: string) => call.chunk({ delta } satisfies ThinkChunk) } : {}
+      const key = agentKey(caller)
+      forgetOnClose(caller, key)
+      const result = yield* scheduler.submit(key, request, options).pipe(Effect.mapError(toKernelError))
+      return {
+        content: result.content,
+        usage: { inputTokens: result.usage.inputTokens, outputTokens: result.usage.outputTokens },
+        model: result.model
+      }
+    })
+}
+
+/**
+ * THINK over a scheduler the kernel holds: `Think.make(scheduler)` goes into the syscall
+ * table as it is. @category syscalls
+ */
+export const make = (scheduler: LlmScheduler["Service"]): Syscall.Syscall<never> => Syscall.make(Op.THINK, handle(scheduler))
+
+const handlers = new WeakMap<LlmScheduler["Service"], ReturnType<typeof handle>>()
+
+/** THINK over the LlmScheduler in context (for a kernel whose Services include it). @category syscalls */
+export const Think: Syscall.Syscall<LlmScheduler> = Syscall.make(Op.THINK, (args, caller, call) =>
+  LlmScheduler.use((scheduler) => {
+    let handler = handlers.get(scheduler)
+    if (handler === undefined) {
+      handler = handle(scheduler)
+      handlers.set(scheduler, handler)
+    }
+    return handler(args, caller, call)
+  }))

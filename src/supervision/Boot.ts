@@ -1,0 +1,125 @@
+/**
+ * `agentos boot tree.ts` as a function: import the tree file, validate it (every problem with
+ * its path, nothing booted when there is one), start a kernel, start the tree under PID 1, and
+ * print a live log of lifecycle events. It ends with an error carrying the chain of failures
+ * when an escalation reaches PID 1, or successfully when the tree has nothing left running
+ * (everything ended and nothing is to be restarted). An interrupt (SIGINT/SIGTERM) shuts it all
+ * down in order.
+ */
+import { Console, Data, Deferred, Effect, Fiber, PubSub, Result } from "effect"
+import * as Path from "node:path"
+import { pathToFileURL } from "node:url"
+import * as Daemon from "../kernel/Daemon.ts"
+import { Events, type LifecycleEvent } from "../kernel/Events.ts"
+import type { Settings } from "../kernel/KernelConfig.ts"
+import { Supervision } from "./Supervision.ts"
+import type { TreeNode } from "./Supervisor.ts"
+import { decodeTree } from "./Tree.ts"
+import type { ResolvedTree } from "./ResolvedTree.ts"
+
+/** The tree file could not be loaded or is not a valid tree. @category errors */
+export class BootError extends Data.TaggedError("BootError")<{ readonly message: string }> {}
+
+/** A failure escalated to PID 1: the system shut down. @category errors */
+export class Escalated extends Data.TaggedError("Escalated")<{ readonly message: string; readonly chain: ReadonlyArray<string> }> {}
+
+/** Imports and validates a tree file (its default export). @category constructors */
+export const load = (file: string) =>
+  Effect.gen(function* () {
+    const absolute = Path.resolve(file)
+    const module = yield* Effect.tryPromise({
+      try: () => import(pathToFileURL(absolute).href) as Promise<{ default?: unknown }>,
+      catch: (e) => new BootError({ message: `loading ${file}: ${e instanceof Error ? e.message : String(e)}` })
+    })
+    if (module.default === undefined) {
+      return yield* new BootError({ message: `${file} has no default export: export default defineTree(...)` })
+    }
+    const decoded = decodeTree(module.default)
+    if (Result.isFailure(decoded)) return yield* new BootError({ message: `${file}: ${decoded.failure.message}` })
+    return { tree: decoded.success, baseDir: Path.dirname(absolute) }
+  })
+
+const time = (ms: number) => new Date(ms).toISOString().slice(11, 23)
+
+/** One readable line per lifecycle event: time, path in the tree, event, reason. */
+export const formatEvent = (event: LifecycleEvent): string | undefined => {
+  switch (event.type) {
+    case "agentos.child.started":
+      return `${time(event.time)}  ${event.offender.padEnd(32)} started${event.pid === null ? "" : ` (pid ${event.pid})`}`
+    case "agentos.child.exited":
+      return `${time(event.time)}  ${event.offender.padEnd(32)} exited: ${event.reason}`
+    case "agentos.child.restarting":
+      return `${time(event.time)}  ${event.offender.padEnd(32)} restarting (restart ${event.restarts}${event.delayMs ? `, after ${event.delayMs} ms backoff` : ""})`
+    case "agentos.child.stopped":
+      return `${time(event.time)}  ${event.offender.padEnd(32)} stopped`
+    case "agentos.child.start_failed":
+      return `${time(event.time)}  ${event.offender.padEnd(32)} failed to start: ${event.reason}`
+    case "agentos.supervisor.escalated":
+      return `${time(event.time)}  ${event.supervisor.padEnd(32)} ESCALATED: ${event.reason}`
+    default:
+      return undefined
+  }
+}
+
+const active = new Set(["starting", "running", "stopping", "backoff", "restarting"])
+
+/** Whether anything under a node still runs or will be restarted. */
+export const busy = (node: TreeNode): boolean =>
+  (node.kind !== "supervisor" && active.has(node.state)) || (node.children ?? []).some(busy)
+
+/** Renders a tree as indented lines: name, kind, state, pid, restarts. @category constructors */
+export const formatTree = (node: TreeNode, depth = 0): ReadonlyArray<string> => [
+  `${"  ".repeat(depth)}${node.name.padEnd(Math.max(1, 28 - depth * 2))} ${node.kind.padEnd(10)} ${node.state.padEnd(10)} ${
+    node.pid === null ? "-" : `pid ${node.pid}`
+  }  restarts ${node.restarts}${node.reason !== null && node.state !== "running" ? `  (${node.reason})` : ""}`,
+  ...(node.children ?? []).flatMap((c) => formatTree(c, depth + 1))
+]
+
+/** Options of boot. @category models */
+export interface BootOptions {
+  readonly kernel?: Partial<Settings>
+  /** Where each log line goes (stdout by default). */
+  readonly print?: (line: string) => Effect.Effect<void>
+}
+
+/** Boots a validated tree and runs until it finishes, escalates to PID 1, or is interrupted. @category lifecycle */
+export const run = (tree: ResolvedTree, baseDir: string, options: BootOptions = {}) => {
+  const print = options.print ?? ((line: string) => Console.log(line))
+  return Effect.gen(function* () {
+    const supervision = yield* Supervision
+    const events = yield* Events
+    const subscription = yield* PubSub.subscribe(events.pubsub)
+    const printer = yield* Effect.forkScoped(Effect.forever(
+      PubSub.take(subscription).pipe(Effect.flatMap((event) => {
+        const line = formatEvent(event)
+        return line === undefined ? Effect.void : print(line)
+      }))
+    ))
+    const root = yield* supervision.boot(tree, baseDir)
+    const rootPath = root.path
+    const finished = Effect.gen(function* () {
+      for (;;) {
+        yield* Effect.sleep("250 millis")
+        const node = supervision.tree()?.children?.find((c) => c.path === rootPath)
+        if (node === undefined || !busy(node)) return node
+      }
+    })
+    const outcome = yield* Effect.raceFirst(
+      Deferred.await(supervision.failed).pipe(Effect.map((chain) => ({ _tag: "escalated" as const, chain }))),
+      finished.pipe(Effect.map((node) => ({ _tag: "finished" as const, node })))
+    )
+    // Let the printer catch up with the last events.
+    yield* Effect.sleep("50 millis")
+    yield* Fiber.interrupt(printer)
+    if (outcome._tag === "escalated") {
+      const chain = outcome.chain.split("; last: ")
+      return yield* new Escalated({ message: `escalated to PID 1:\n${chain.map((c, i) => `${"  ".repeat(i + 1)}${c}`).join("\n")}`, chain })
+    }
+    yield* print("tree finished: nothing left running")
+    if (outcome.node !== undefined) for (const line of formatTree(outcome.node)) yield* print(line)
+  }).pipe(Effect.scoped, Effect.provide(Daemon.layer(options.kernel ?? {})))
+}
+
+/** Loads a tree file and runs it. @category lifecycle */
+export const boot = (file: string, options: BootOptions = {}) =>
+  Effect.flatMap(load(file), ({ tree, baseDir }) => run(tree, baseDir, options))
