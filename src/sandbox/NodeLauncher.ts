@@ -64,6 +64,8 @@ const signalSafely = (pid: number, signal: NodeJS.Signals | number) => {
   } catch {}
 }
 
+const maxEarlyLines = 4096
+
 /** Launches one agent. */
 const spawn = (spec: LaunchSpec.LaunchSpec, agentFd: number) =>
   Effect.gen(function* () {
@@ -82,6 +84,14 @@ const spawn = (spec: LaunchSpec.LaunchSpec, agentFd: number) =>
     const started = yield* Deferred.make<LaunchStatus.Started, SpawnError>()
     const ended = yield* Deferred.make<LaunchStatus.Ended>()
     const outputListeners: Array<(stream: Stream, line: string) => void> = []
+    // Lines that arrive before anyone listens (a fast agent prints before `started` has been
+    // handed back) are kept for the first listener: no output is lost to that race. Bounded,
+    // so a caller that never listens cannot make a flood grow the kernel.
+    let early: Array<[Stream, string]> | undefined = []
+    const emit = (stream: Stream, line: string) => {
+      if (early === undefined) outputListeners.forEach((l) => l(stream, line))
+      else if (early.length < maxEarlyLines) early.push([stream, line])
+    }
     let isolation: LaunchStatus.Isolation = { _tag: "isolation", namespaces: [], cgroup: "none", seccomp: false, userns: false }
     let sawEnded = false
 
@@ -109,8 +119,8 @@ const spawn = (spec: LaunchSpec.LaunchSpec, agentFd: number) =>
     const stdio = child.stdio as unknown as [null, Readable, Readable, null, Writable, Readable]
     stdio[4].on("error", () => {})
     stdio[4].end(encoded)
-    lines(stdio[1], (line) => outputListeners.forEach((l) => l("stdout", line)))
-    lines(stdio[2], (line) => outputListeners.forEach((l) => l("stderr", line)))
+    lines(stdio[1], (line) => emit("stdout", line))
+    lines(stdio[2], (line) => emit("stderr", line))
     lines(stdio[5], (line) => {
       const record = LaunchStatus.parseLine(line)
       if (record === undefined) return
@@ -160,7 +170,13 @@ const spawn = (spec: LaunchSpec.LaunchSpec, agentFd: number) =>
       launcherPid,
       cgroups: record.cgroups,
       isolation,
-      onOutput: (listener) => void outputListeners.push(listener),
+      onOutput: (listener) => {
+        outputListeners.push(listener)
+        if (early === undefined) return
+        const replay = early
+        early = undefined
+        for (const [stream, line] of replay) listener(stream, line)
+      },
       signal: (signal) => signalSafely(record.pid, signal),
       stop: () => signalSafely(launcherPid, "SIGTERM"),
       kill: () => {

@@ -502,6 +502,8 @@ export const start = (spec: ResolvedSupervisor, path: string, context: Context):
       }
     })
     yield* loop.pipe(Effect.provideContext(services), Effect.forkIn(scope))
+    const stopped = yield* Deferred.make<void>()
+    let stopRequested = false
 
     const handle: Handle = {
       path,
@@ -528,11 +530,16 @@ export const start = (spec: ResolvedSupervisor, path: string, context: Context):
           })
           return (yield* Deferred.await(reply)) as never
         }),
+      // Idempotent: a parent terminating this supervisor stops it, then closes the scope it
+      // runs in, whose finalizer asks again; the second ask waits for the first, never for a
+      // loop that has already returned.
       stop: Effect.gen(function* () {
         if (yield* Deferred.isDone(failed)) return yield* Scope.close(scope, Exit.void)
-        const done = yield* Deferred.make<void>()
-        yield* Queue.offer(queue, { _tag: "Stop", done })
-        yield* Deferred.await(done)
+        if (!stopRequested) {
+          stopRequested = true
+          yield* Queue.offer(queue, { _tag: "Stop", done: stopped })
+        }
+        yield* Deferred.await(stopped)
         yield* Scope.close(scope, Exit.void)
       })
     }

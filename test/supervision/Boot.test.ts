@@ -1,0 +1,73 @@
+/**
+ * `agentos boot` as a function (Boot.run) on a real kernel: the tree starts under PID 1, the
+ * run ends when nothing is left running or when a failure escalates to PID 1, and in both
+ * cases the kernel shuts down completely (the run returns). Services (in-kernel children) keep
+ * these cases free of processes; agents are covered end to end elsewhere.
+ */
+import { Effect, Result } from "effect"
+import * as Path from "node:path"
+import { afterEach, describe, expect, it } from "vitest"
+import * as Boot from "../../src/supervision/Boot.ts"
+import { decodeTree, defineTree, service, supervisor } from "../../src/supervision/Tree.ts"
+import { tempDir } from "../support/kernel.ts"
+
+const cleanups: Array<() => void> = []
+afterEach(() => {
+  for (const cleanup of cleanups.splice(0).reverse()) cleanup()
+})
+
+const resolved = (tree: unknown) => {
+  const decoded = decodeTree(tree)
+  if (Result.isFailure(decoded)) throw new Error(decoded.failure.message)
+  return decoded.success
+}
+
+const boot = (tree: unknown) => {
+  const dir = tempDir()
+  cleanups.push(dir.remove)
+  const lines: Array<string> = []
+  const run = Boot.run(resolved(tree), dir.path, {
+    kernel: { socketPath: Path.join(dir.path, "kernel.sock"), stateDir: Path.join(dir.path, "state") },
+    print: (line) => Effect.sync(() => void lines.push(line))
+  })
+  return { run, lines }
+}
+
+const finite = (ms: number) => Effect.sleep(ms)
+const failing = Effect.fail("boom")
+
+describe("Boot.run", () => {
+  it("returns once a tree of nested supervisors has nothing left running, and reports its final tree", async () => {
+    const { run, lines } = boot(defineTree(supervisor("root", {
+      children: [
+        service("quick", finite(10), { restart: "transient" }),
+        supervisor("inner", { children: [service("inner-quick", finite(20), { restart: "transient" })] })
+      ]
+    })))
+    // Shutting the kernel down stops `inner` twice (its parent, then its scope): both must return.
+    await Effect.runPromise(run)
+    expect(lines).toContain("tree finished: nothing left running")
+    expect(lines.some((l) => /init\/root\/inner\/inner-quick\s+started/.test(l))).toBe(true)
+  })
+
+  it("fails with the chain of failures when an escalation reaches PID 1, after shutting everything down", async () => {
+    const { run, lines } = boot(defineTree(supervisor("root", {
+      intensity: { maxRestarts: 1, withinMs: 60_000 },
+      children: [
+        service("steady", Effect.never),
+        supervisor("inner", {
+          intensity: { maxRestarts: 2, withinMs: 60_000 },
+          children: [service("crasher", failing)]
+        })
+      ]
+    })))
+    const exit = await Effect.runPromise(Effect.result(run))
+    expect(Result.isFailure(exit)).toBe(true)
+    const error = (exit as Result.Failure<unknown, Boot.Escalated>).failure
+    expect(error._tag).toBe("Escalated")
+    expect(error.message).toContain("init/root/inner: reached max restart intensity")
+    expect(error.message).toContain("init/root/inner/crasher")
+    expect(lines.some((l) => /init\/root\/inner\s+ESCALATED/.test(l))).toBe(true)
+    expect(lines.some((l) => /init\/root\s+ESCALATED/.test(l))).toBe(true)
+  })
+})
