@@ -289,7 +289,11 @@ export class Agents extends Context.Service<Agents, {
         agent.launched = launched
         agent.pid = launched.pid
         agent.status = "running"
-        launched.onOutput((stream, line) => record(agent, { stream, line, time: Date.now() }))
+        launched.onOutput((stream, line) => {
+          const time = Date.now()
+          record(agent, { stream, line, time })
+          events.publishOutput({ type: "agentos.agent.output", id: agent.id, name: agent.name, incarnation: agent.restarts, stream, line, time })
+        })
         yield* events.publish({ type: "agentos.agent.started", id: agent.id, name: agent.name, pid: launched.pid, time: agent.startedAt })
         yield* launched.ended.pipe(
           Effect.flatMap((ended) => onEnded(agent, scope, ended)),

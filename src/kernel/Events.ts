@@ -63,14 +63,42 @@ export interface SupervisorReport {
 /** Every lifecycle event. @category models */
 export type LifecycleEvent = AgentStarted | AgentExited | AgentFailed | SupervisorReport
 
+/**
+ * A line an agent produced (stdout, stderr, or a LOG record), with its incarnation (restart
+ * count). Not a lifecycle event: it has its own bounded stream, so a flooding agent can neither
+ * grow the kernel nor crowd lifecycle events out of SUBSCRIBE.
+ * @category models
+ */
+export interface AgentOutput {
+  readonly type: "agentos.agent.output"
+  readonly id: string
+  readonly name: string
+  readonly incarnation: number
+  readonly stream: "stdout" | "stderr" | "log"
+  readonly line: string
+  readonly time: number
+}
+
+/** Lines buffered for a reader that lags behind; past it a reader misses lines, never blocks the kernel. */
+const OUTPUT_BUFFER = 8192
+
 /** The kernel's event bus. @category services */
 export class Events extends Context.Service<Events, {
   readonly publish: (event: LifecycleEvent) => Effect.Effect<void>
   readonly pubsub: PubSub.PubSub<LifecycleEvent>
+  /** Publishes an output line at once, from any callback; dropped when readers lag too far. */
+  readonly publishOutput: (output: AgentOutput) => void
+  readonly output: PubSub.PubSub<AgentOutput>
 }>()("agentos/kernel/Events") {
   /** @category layers */
   static readonly layer = Layer.effect(Events, Effect.gen(function* () {
     const pubsub = yield* PubSub.unbounded<LifecycleEvent>()
-    return Events.of({ pubsub, publish: (event) => PubSub.publish(pubsub, event).pipe(Effect.asVoid) })
+    const output = yield* PubSub.dropping<AgentOutput>(OUTPUT_BUFFER)
+    return Events.of({
+      pubsub,
+      publish: (event) => PubSub.publish(pubsub, event).pipe(Effect.asVoid),
+      output,
+      publishOutput: (line) => void PubSub.publishUnsafe(output, line)
+    })
   }))
 }

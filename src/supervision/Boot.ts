@@ -10,7 +10,7 @@ import { Console, Data, Deferred, Effect, Fiber, PubSub, Result } from "effect"
 import * as Path from "node:path"
 import { pathToFileURL } from "node:url"
 import * as Daemon from "../kernel/Daemon.ts"
-import { Events, type LifecycleEvent } from "../kernel/Events.ts"
+import { type AgentOutput, Events, type LifecycleEvent } from "../kernel/Events.ts"
 import type { Settings } from "../kernel/KernelConfig.ts"
 import { Supervision } from "./Supervision.ts"
 import type { TreeNode } from "./Supervisor.ts"
@@ -80,6 +80,27 @@ export interface BootOptions {
   readonly kernel?: Partial<Settings>
   /** Where each log line goes (stdout by default). */
   readonly print?: (line: string) => Effect.Effect<void>
+  /** Lifecycle events only: no agent output. */
+  readonly quiet?: boolean
+  /** ANSI colours on agent names, as docker compose does. */
+  readonly color?: boolean
+}
+
+const palette = [36, 33, 32, 35, 34, 96, 93, 92, 95, 94]
+
+/** The colour an agent's name gets: the same name always gets the same colour. */
+const colorOf = (name: string): number => {
+  let hash = 0
+  for (let i = 0; i < name.length; i++) hash = (hash * 31 + name.charCodeAt(i)) >>> 0
+  return palette[hash % palette.length]!
+}
+
+/** One line of an agent's output: `name | line`, stderr and LOG records marked. */
+export const formatOutput = (output: AgentOutput, color = false): string => {
+  const name = output.name.padEnd(16)
+  const prefix = color ? `\x1b[${colorOf(output.name)}m${name} |\x1b[0m` : `${name} |`
+  const mark = output.stream === "stdout" ? "" : output.stream === "stderr" ? "(stderr) " : "(log) "
+  return `${prefix} ${mark}${output.line}`
 }
 
 /** Boots a validated tree and runs until it finishes, escalates to PID 1, or is interrupted. @category lifecycle */
@@ -89,11 +110,20 @@ export const run = (tree: ResolvedTree, baseDir: string, options: BootOptions = 
     const supervision = yield* Supervision
     const events = yield* Events
     const subscription = yield* PubSub.subscribe(events.pubsub)
+    const outputSubscription = yield* PubSub.subscribe(events.output)
+    // What the run amounts to, told at its end: restarts per child, escalations in order.
+    const restarts = new Map<string, number>()
+    const escalations: Array<string> = []
     const printer = yield* Effect.forkScoped(Effect.forever(
       PubSub.take(subscription).pipe(Effect.flatMap((event) => {
+        if (event.type === "agentos.child.restarting") restarts.set(event.offender, (restarts.get(event.offender) ?? 0) + 1)
+        if (event.type === "agentos.supervisor.escalated") escalations.push(event.supervisor)
         const line = formatEvent(event)
         return line === undefined ? Effect.void : print(line)
       }))
+    ))
+    const outputPrinter = options.quiet === true ? undefined : yield* Effect.forkScoped(Effect.forever(
+      PubSub.take(outputSubscription).pipe(Effect.flatMap((output) => print(formatOutput(output, options.color === true))))
     ))
     const root = yield* supervision.boot(tree, baseDir)
     const rootPath = root.path
@@ -111,11 +141,14 @@ export const run = (tree: ResolvedTree, baseDir: string, options: BootOptions = 
     // Let the printer catch up with the last events.
     yield* Effect.sleep("50 millis")
     yield* Fiber.interrupt(printer)
+    if (outputPrinter !== undefined) yield* Fiber.interrupt(outputPrinter)
     if (outcome._tag === "escalated") {
       const chain = outcome.chain.split("; last: ")
       return yield* new Escalated({ message: `escalated to PID 1:\n${chain.map((c, i) => `${"  ".repeat(i + 1)}${c}`).join("\n")}`, chain })
     }
     yield* print("tree finished: nothing left running")
+    yield* print(`restarts: ${restarts.size === 0 ? "none" : [...restarts].map(([path, n]) => `${path} ${n}`).join(", ")}`)
+    yield* print(`escalations: ${escalations.length === 0 ? "none" : escalations.join(", ")}`)
     if (outcome.node !== undefined) for (const line of formatTree(outcome.node)) yield* print(line)
   }).pipe(Effect.scoped, Effect.provide(Daemon.layer(options.kernel ?? {})))
 }

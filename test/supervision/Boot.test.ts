@@ -8,7 +8,7 @@ import { Effect, Result } from "effect"
 import * as Path from "node:path"
 import { afterEach, describe, expect, it } from "vitest"
 import * as Boot from "../../src/supervision/Boot.ts"
-import { decodeTree, defineTree, service, supervisor } from "../../src/supervision/Tree.ts"
+import { agent, decodeTree, defineTree, service, supervisor } from "../../src/supervision/Tree.ts"
 import { tempDir } from "../support/kernel.ts"
 
 const cleanups: Array<() => void> = []
@@ -22,13 +22,14 @@ const resolved = (tree: unknown) => {
   return decoded.success
 }
 
-const boot = (tree: unknown) => {
+const boot = (tree: unknown, options: { readonly quiet?: boolean } = {}) => {
   const dir = tempDir()
   cleanups.push(dir.remove)
   const lines: Array<string> = []
   const run = Boot.run(resolved(tree), dir.path, {
     kernel: { socketPath: Path.join(dir.path, "kernel.sock"), stateDir: Path.join(dir.path, "state") },
-    print: (line) => Effect.sync(() => void lines.push(line))
+    print: (line) => Effect.sync(() => void lines.push(line)),
+    ...options
   })
   return { run, lines }
 }
@@ -69,5 +70,36 @@ describe("Boot.run", () => {
     expect(error.message).toContain("init/root/inner/crasher")
     expect(lines.some((l) => /init\/root\/inner\s+ESCALATED/.test(l))).toBe(true)
     expect(lines.some((l) => /init\/root\s+ESCALATED/.test(l))).toBe(true)
+  })
+
+  it("ends with what the run amounted to: restarts per child and escalations", async () => {
+    let runs = 0
+    const { run, lines } = boot(defineTree(supervisor("root", {
+      intensity: { maxRestarts: 5, withinMs: 60_000 },
+      children: [service("twice", Effect.suspend(() => (++runs < 3 ? Effect.fail("again") : Effect.void)), { restart: "transient" })]
+    })))
+    await Effect.runPromise(run)
+    expect(lines).toContain("restarts: init/root/twice 2")
+    expect(lines).toContain("escalations: none")
+  })
+})
+
+describe.skipIf(process.getuid?.() !== 0)("Boot.run with agents", () => {
+  const talker = defineTree(supervisor("root", {
+    children: [agent("talker", { run: "sh", args: ["-c", "echo hello from $AGENTOS_NAME; echo oops >&2"], restart: "transient" })]
+  }))
+
+  it("prints each agent's output as it comes, prefixed by its name, stderr marked", async () => {
+    const { run, lines } = boot(talker)
+    await Effect.runPromise(run)
+    expect(lines).toContain("talker           | hello from talker")
+    expect(lines).toContain("talker           | (stderr) oops")
+  })
+
+  it("--quiet prints lifecycle events only", async () => {
+    const { run, lines } = boot(talker, { quiet: true })
+    await Effect.runPromise(run)
+    expect(lines.some((l) => /init\/root\/talker\s+exited: exited with code 0/.test(l))).toBe(true)
+    expect(lines.filter((l) => l.includes("|"))).toEqual([])
   })
 })
