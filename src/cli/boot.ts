@@ -16,8 +16,10 @@ export const boot = Command.make("boot", {
   quiet: Flag.Boolean("quiet").pipe(Flag.withDescription("lifecycle events only, no agent output"), Flag.withDefault(false))
 }, ({ file, socket, quiet }) =>
   Effect.gen(function* () {
-    const { tree, baseDir } = yield* Boot.load(file)
     const socketPath = Shared.socketPath(socket)
+    // The tree file sees where its kernel listens, as any client started from here would.
+    process.env.AGENTOS_SOCKET = socketPath
+    const { tree, baseDir } = yield* Boot.load(file)
     yield* Console.log(`agentos boot ${file}: kernel on ${socketPath}`)
     const color = process.stdout.isTTY === true && process.env.NO_COLOR === undefined
     yield* Boot.run(tree, baseDir, { kernel: { socketPath }, quiet, color })

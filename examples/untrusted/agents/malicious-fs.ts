@@ -1,8 +1,9 @@
 // An untrusted agent probing the filesystem: secrets, homes, system directories, and other
-// processes' environments. It prints one REPORT line saying what each attempt got.
+// processes' environments. It prints what each attempt got, then its verdict.
 import * as Fs from "node:fs"
+import { type Attempt, report } from "./verdict.ts"
 
-const attempt = (what: string, action: () => unknown) => {
+const attempt = (what: string, action: () => unknown): Attempt => {
   try {
     const result = action()
     return { what, allowed: true, detail: typeof result === "string" ? result.slice(0, 60) : "ok" }
@@ -33,4 +34,4 @@ const results = [
   attempt("write /etc/passwd", () => Fs.appendFileSync("/etc/passwd", "")),
   attempt("read other processes' environ", otherEnvirons)
 ]
-console.log(`REPORT ${JSON.stringify({ agent: "malicious-fs", results })}`)
+report("malicious-fs", "filesystem access", results)

@@ -1,12 +1,14 @@
 // An untrusted agent probing the network: TCP to the host's loopback, the kernel's socket by
-// path, DNS, and a host abstract Unix socket. It prints one REPORT line.
+// path, DNS, and a host abstract Unix socket (the TCP and abstract listeners are the `bait` agent's).
+// It prints what each attempt got, then its verdict.
 import * as Dns from "node:dns/promises"
 import * as Net from "node:net"
+import { type Attempt, report } from "./verdict.ts"
 
 const [tcpPort, kernelSocket, abstractName] = process.argv.slice(2)
 
-const connect = (what: string, options: Net.NetConnectOpts) =>
-  new Promise<{ what: string; allowed: boolean; detail: string }>((resolve) => {
+const connectOnce = (what: string, options: Net.NetConnectOpts) =>
+  new Promise<Attempt>((resolve) => {
     const socket = Net.connect(options)
     const timer = setTimeout(() => {
       socket.destroy()
@@ -23,7 +25,17 @@ const connect = (what: string, options: Net.NetConnectOpts) =>
     })
   })
 
-const dns = async () => {
+// The bait may still be starting: a refusal is retried for 2 s, so only a sandbox refuses.
+const connect = async (what: string, options: Net.NetConnectOpts): Promise<Attempt> => {
+  const deadline = Date.now() + 2000
+  for (;;) {
+    const attempt = await connectOnce(what, options)
+    if (attempt.allowed || Date.now() > deadline) return attempt
+    await new Promise((resolve) => setTimeout(resolve, 200))
+  }
+}
+
+const dns = async (): Promise<Attempt> => {
   try {
     const addresses = await Dns.lookup("example.com")
     return { what: "DNS lookup example.com", allowed: true, detail: addresses.address }
@@ -38,4 +50,4 @@ const results = [
   await connect(`abstract socket @${abstractName}`, { path: `\0${abstractName}` }),
   await dns()
 ]
-console.log(`REPORT ${JSON.stringify({ agent: "malicious-net", results })}`)
+report("malicious-net", "network access", results)

@@ -1,0 +1,66 @@
+/**
+ * The demos, booted exactly as `agentos boot examples/<name>/tree.ts` boots them (Boot.boot on
+ * the file), on a private kernel: their verdicts are decided by what happened, so these tests
+ * fail when an isolation property or a supervision behaviour breaks.
+ */
+import { Effect } from "effect"
+import * as Path from "node:path"
+import { afterEach, describe, expect, it } from "vitest"
+import * as Boot from "../../src/supervision/Boot.ts"
+import { tempDir } from "../support/kernel.ts"
+
+const examples = Path.resolve(import.meta.dirname, "../../examples")
+const cleanups: Array<() => void> = []
+afterEach(() => {
+  for (const cleanup of cleanups.splice(0).reverse()) cleanup()
+})
+
+const boot = async (name: string): Promise<ReadonlyArray<string>> => {
+  const dir = tempDir()
+  cleanups.push(dir.remove)
+  const socketPath = Path.join(dir.path, "kernel.sock")
+  const previous = process.env.AGENTOS_SOCKET
+  process.env.AGENTOS_SOCKET = socketPath
+  cleanups.push(() => (previous === undefined ? delete process.env.AGENTOS_SOCKET : (process.env.AGENTOS_SOCKET = previous)))
+  const lines: Array<string> = []
+  await Effect.runPromise(Boot.boot(Path.join(examples, name, "tree.ts"), {
+    kernel: { socketPath, stateDir: Path.join(dir.path, "state") },
+    print: (line) => Effect.sync(() => void lines.push(line))
+  }))
+  return lines
+}
+
+const said = (lines: ReadonlyArray<string>, agent: string) =>
+  lines.filter((l) => l.startsWith(`${agent.padEnd(16)} | `)).map((l) => l.slice(19))
+
+describe.skipIf(process.getuid?.() !== 0)("demos", () => {
+  it("fault-isolation: the CPU hog is throttled, the memory hog OOM-killed, the healthy agent finishes", async () => {
+    const lines = await boot("fault-isolation")
+    const verdicts = said(lines, "judge")
+    expect(verdicts.find((l) => l.startsWith("Agent A:"))).toMatch(/→ throttled \(\d+\.\d+ s throttled/)
+    expect(verdicts.find((l) => l.startsWith("Agent B:"))).toMatch(/→ killed \(.*out of memory/)
+    expect(verdicts).toContain("Agent C: healthy → continues (finished its work, exit 0)")
+    expect(lines.some((l) => /init\/fault-isolation\/memory-hog\s+exited: .*out of memory/.test(l))).toBe(true)
+    expect(lines).toContain("tree finished: nothing left running")
+  })
+
+  it("untrusted: filesystem and network denied, the fork bomb stopped at its pids limit", async () => {
+    const lines = await boot("untrusted")
+    expect(said(lines, "bait")[0]).toMatch(/reachable from the host\) and @agentos-untrusted-bait \(reachable\)/)
+    expect(said(lines, "malicious-fs")).toContain("DENIED: filesystem access")
+    expect(said(lines, "malicious-fs").filter((l) => l.startsWith("ALLOWED"))).toEqual([])
+    expect(said(lines, "malicious-net")).toContain("DENIED: network access")
+    expect(said(lines, "malicious-net").filter((l) => l.startsWith("ALLOWED"))).toEqual([])
+    expect(said(lines, "judge")).toContain("KILLED: PID limit exceeded")
+  })
+
+  it("supervisor: restarts one_for_one, escalates the crash loop, the rest finishes", async () => {
+    const lines = await boot("supervisor")
+    expect(lines.filter((l) => /init\/root\/flaky\s+restarting/.test(l))).toHaveLength(3)
+    expect(lines.some((l) => /init\/root\/fragile\s+ESCALATED: .*more than 2 restarts in 10000 ms/.test(l))).toBe(true)
+    const restarts = lines.find((l) => l.startsWith("restarts: "))!.slice(10).split(", ").sort()
+    expect(restarts).toEqual(["init/root/flaky 3", "init/root/fragile/crash-loop 2"])
+    expect(lines).toContain("escalations: init/root/fragile")
+    expect(lines.some((l) => /^\s+healthy\s+agent\s+exited .*exited with code 0/.test(l))).toBe(true)
+  })
+})
