@@ -134,10 +134,18 @@ export const run = (tree: ResolvedTree, baseDir: string, options: BootOptions = 
         if (node === undefined || !busy(node)) return node
       }
     })
+    // On SIGINT/SIGTERM the user's tree is stopped here, leaves first, while the log still
+    // prints, so the user sees each child stop; the kernel's own teardown follows.
+    const stopTree = Effect.gen(function* () {
+      yield* print("shutting down: stopping the tree")
+      const init = supervision.find("init")
+      if (init !== undefined) yield* init.call((actor) => actor.terminateChild(root.name)).pipe(Effect.ignore)
+      yield* Effect.sleep("50 millis")
+    })
     const outcome = yield* Effect.raceFirst(
       Deferred.await(supervision.failed).pipe(Effect.map((chain) => ({ _tag: "escalated" as const, chain }))),
       finished.pipe(Effect.map((node) => ({ _tag: "finished" as const, node })))
-    )
+    ).pipe(Effect.onInterrupt(() => stopTree))
     // Let the printer catch up with the last events.
     yield* Effect.sleep("50 millis")
     yield* Fiber.interrupt(printer)
