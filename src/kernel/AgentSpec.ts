@@ -1,6 +1,6 @@
 /**
  * What SPAWN (and, later, a tree's `agent(...)`) says about an agent: its name, what to run,
- * its sandbox and its capabilities. The schema checks every field and reports each problem with
+ * its sandbox, its capabilities and its share of the LLM. The schema checks every field and reports each problem with
  * its path; `resolveRun` turns `run` into an argv (`.ts`/`.js` with the kernel's Node, `.py`
  * with python3, anything else executed as it is).
  */
@@ -56,6 +56,35 @@ export type Sandbox = typeof Sandbox.Type
 
 const opNames = Object.keys(Op.Op) as Array<Op.OpName>
 
+const PositiveInt = Schema.Int.check(Schema.isGreaterThan(0))
+
+/**
+ * An agent's share of the kernel's LLM and its limits. A field may also be null (the tree's
+ * resolved form), which means the same as leaving it out: weight 1, no limit.
+ * @category models
+ */
+export const Llm = Schema.Struct({
+  /** Share relative to other agents in the fair scheduler (default 1). */
+  weight: Schema.optionalKey(Schema.NullOr(Schema.Finite.check(Schema.isGreaterThan(0)))),
+  /** Requests per minute. */
+  rpm: Schema.optionalKey(Schema.NullOr(PositiveInt)),
+  /** Tokens (in + out) per minute. */
+  tpm: Schema.optionalKey(Schema.NullOr(PositiveInt)),
+  /** Tokens over its whole life; past it THINK answers ERATE. */
+  budget: Schema.optionalKey(Schema.NullOr(Schema.Int.check(Schema.isGreaterThanOrEqualTo(0)))),
+  /** When set, the budget refills evenly over this many ms, and ERATE says when. */
+  budgetWindowMs: Schema.optionalKey(Schema.NullOr(PositiveInt))
+})
+
+/** An agent's LLM options as declared. @category models */
+export type Llm = typeof Llm.Type
+
+/** A mailbox's bounds; defaults in ipc/Mailbox.ts. @category models */
+export const Mailbox = Schema.Struct({
+  maxMessages: Schema.optionalKey(Schema.Int.check(Schema.isGreaterThanOrEqualTo(1))),
+  maxBytes: Schema.optionalKey(Schema.Int.check(Schema.isGreaterThanOrEqualTo(1)))
+})
+
 /** SPAWN's arguments. @category models */
 export const SpawnArgs = Schema.Struct({
   name: Schema.String.check(Schema.isPattern(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, {
@@ -68,7 +97,11 @@ export const SpawnArgs = Schema.Struct({
   sandbox: Schema.optionalKey(Sandbox),
   caps: Schema.optionalKey(Schema.Array(Schema.Literals(opNames))),
   restart: Schema.optionalKey(Schema.Literals(["permanent", "transient", "temporary"])),
-  parent: Schema.optionalKey(Schema.String)
+  parent: Schema.optionalKey(Schema.String),
+  /** Its share of the LLM and its limits; THINK applies them under the agent's name. */
+  llm: Schema.optionalKey(Llm),
+  /** Its mailbox's bounds (messages and bytes held, received but unacked included). */
+  mailbox: Schema.optionalKey(Mailbox)
 })
 
 /** SPAWN's arguments, decoded. @category models */

@@ -8,23 +8,36 @@ import { Effect, Layer } from "effect"
 import * as NodeLauncher from "../sandbox/NodeLauncher.ts"
 import { Agents } from "./Agents.ts"
 import { Events } from "./Events.ts"
+import type { ProviderConfigError } from "../llm/Provider.ts"
+import { LlmScheduler } from "../llm/Scheduler.ts"
 import { Kernel } from "./Kernel.ts"
 import { KernelConfig, type Settings } from "./KernelConfig.ts"
 import * as Init from "../../supervisors/init.ts"
 import { Supervision } from "../supervision/Supervision.ts"
+import { Router } from "../ipc/Router.ts"
 import { Server } from "./Server.ts"
 import { Sessions } from "./Sessions.ts"
 import type { Syscall } from "./Syscall.ts"
 
-/** The whole kernel: config, syscall table, socket server. @category layers */
-export const layer = (options: Partial<Settings> = {}, extraSyscalls: ReadonlyArray<Syscall> = []) => {
-  const config = KernelConfig.layer(options)
+/**
+ * The whole kernel: config, LLM scheduler, syscall table, socket server. The scheduler is the
+ * one the environment describes (LlmScheduler.layerFromEnv: the offline model without a key)
+ * unless `llm` gives one. @category layers
+ */
+export const layer = (
+  options: Partial<Settings> = {},
+  extraSyscalls: ReadonlyArray<Syscall> = [],
+  llm: Layer.Layer<LlmScheduler, ProviderConfigError> = LlmScheduler.layerFromEnv()
+) => {
+  // The scheduler outlives the sessions: their THINKs are interrupted before it goes.
+  const config = Layer.merge(KernelConfig.layer(options), llm)
   // Built in this order, torn down in reverse: the server stops accepting first, then the
   // agents are stopped, then the sessions drain, then the rest goes.
   const sessions = Sessions.layer.pipe(Layer.provideMerge(config))
   const agents = Agents.layer.pipe(Layer.provideMerge(Layer.mergeAll(sessions, Events.layer, NodeLauncher.layer)))
   const supervision = Supervision.layer.pipe(Layer.provideMerge(agents))
-  const kernel = Kernel.layerWith(extraSyscalls).pipe(Layer.provideMerge(supervision))
+  const router = Router.layer.pipe(Layer.provideMerge(supervision))
+  const kernel = Kernel.layerWith(extraSyscalls).pipe(Layer.provideMerge(router))
   // PID 1 starts once the kernel can spawn; it is stopped (its tree leaves first) before the
   // agents' last-resort cleanup, and after the server stops accepting.
   const init = Layer.effectDiscard(Effect.gen(function* () {

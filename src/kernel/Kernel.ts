@@ -19,11 +19,15 @@ import { Noop } from "./syscalls/Noop.ts"
 import { Spawn } from "./syscalls/Spawn.ts"
 import { Stat } from "./syscalls/Stat.ts"
 import { Subscribe } from "./syscalls/Subscribe.ts"
+import { Think } from "./syscalls/Think.ts"
 import { Tree } from "./syscalls/Tree.ts"
 import { Wait } from "./syscalls/Wait.ts"
+import { Send } from "./syscalls/Send.ts"
+import { Recv } from "./syscalls/Recv.ts"
+import { Ack } from "./syscalls/Ack.ts"
 
 /** The syscalls this kernel implements. Every other number answers ENOSYS. @category models */
-export const syscalls: ReadonlyArray<Syscall> = [Noop, Hello, List, Spawn, Kill, Wait, Stat, Log, Heartbeat, Tree, Subscribe, Child]
+export const syscalls: ReadonlyArray<Syscall> = [Noop, Think, Hello, List, Spawn, Kill, Wait, Stat, Log, Heartbeat, Tree, Subscribe, Child, Send, Recv, Ack]
 
 /** Builds the dispatch table over the kernel's config. */
 const make = (table: ReadonlyArray<Syscall>) =>

@@ -14,6 +14,8 @@ import type { PeerCredentials } from "./PeerCredentials.ts"
 import type { AgentIdentity } from "./Session.ts"
 import type { Sessions } from "./Sessions.ts"
 import type { Supervision } from "../supervision/Supervision.ts"
+import type { LlmScheduler } from "../llm/Scheduler.ts"
+import type { Router } from "../ipc/Router.ts"
 
 /** Who is calling: one connection to the kernel. @category models */
 export interface Caller {
@@ -43,7 +45,7 @@ export interface Call {
 }
 
 /** What a syscall handler may use: the kernel's services. @category models */
-export type Services = KernelConfig | Kernel | Sessions | Agents | Events | Supervision
+export type Services = KernelConfig | Kernel | Sessions | Agents | Events | Supervision | Router | LlmScheduler
 
 /** One syscall: its number and its handler. @category models */
 export interface Syscall<R = Services> {

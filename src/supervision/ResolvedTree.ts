@@ -54,6 +54,8 @@ export interface ResolvedAgent {
   readonly backoff: Backoff.Resolved | null
   /** Null: no watchdog. */
   readonly watchdogMs: number | null
+  /** Its mailbox's bounds; what is left out takes ipc/Mailbox.ts's defaults. */
+  readonly mailbox: { readonly maxMessages?: number; readonly maxBytes?: number }
   readonly llm: ResolvedLlm
 }
 

@@ -62,6 +62,8 @@ export interface AgentOptions {
   /** The agent must send HEARTBEAT at least this often, or it is killed as hung. */
   readonly watchdogMs?: number
   readonly llm?: LlmOptions
+  /** Its mailbox's bounds; default 1024 messages, 16 MiB. */
+  readonly mailbox?: { readonly maxMessages?: number; readonly maxBytes?: number }
 }
 
 /** A service's options. @category models */
@@ -195,7 +197,8 @@ const AgentSchema = Schema.Struct({
   shutdown: Schema.optionalKey(WorkerShutdown),
   backoff: Schema.optionalKey(BackoffOption),
   watchdogMs: Schema.optionalKey(PositiveInt),
-  llm: Schema.optionalKey(Llm)
+  llm: Schema.optionalKey(Llm),
+  mailbox: SpawnArgs.fields.mailbox
 })
 
 const ServiceSchema = Schema.Struct({
@@ -348,6 +351,7 @@ const resolveAgent = (spec: AgentSpec): ResolvedAgent => ({
     ? Backoff.defaults
     : Backoff.resolve(spec.backoff),
   watchdogMs: spec.watchdogMs ?? null,
+  mailbox: spec.mailbox ?? {},
   llm: {
     weight: spec.llm?.weight ?? defaults.llmWeight,
     rpm: spec.llm?.rpm ?? null,

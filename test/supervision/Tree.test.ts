@@ -88,6 +88,7 @@ describe("decodeTree: defaults", () => {
       shutdown: 5000,
       backoff: null,
       watchdogMs: null,
+      mailbox: {},
       llm: { weight: 1, rpm: null, tpm: null, budget: null }
     })
     expect(resolved.children[1]).toEqual({ _tag: "service", name: "metrics", effect: Effect.void, restart: "permanent", shutdown: 5000 })

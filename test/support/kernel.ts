@@ -11,6 +11,8 @@ import * as Path from "node:path"
 import * as Daemon from "../../src/kernel/Daemon.ts"
 import type { Settings } from "../../src/kernel/KernelConfig.ts"
 import { Agents } from "../../src/kernel/Agents.ts"
+import { Router } from "../../src/ipc/Router.ts"
+import { Supervision } from "../../src/supervision/Supervision.ts"
 import { Kernel } from "../../src/kernel/Kernel.ts"
 import type { PeerCredentials } from "../../src/kernel/PeerCredentials.ts"
 import type { AgentIdentity, Session } from "../../src/kernel/Session.ts"
@@ -35,6 +37,10 @@ export interface TestKernel {
   readonly sessions: () => ReadonlyArray<Session>
   /** Serves an already-connected socket as an agent's fd-3 connection. */
   readonly adopt: (socket: Net.Socket, peer: PeerCredentials, agent?: AgentIdentity) => Promise<Session>
+  /** The mailboxes (IPC). */
+  readonly router: Router["Service"]
+  /** PID 1 and the trees under it. */
+  readonly supervision: Supervision["Service"]
   /** Closes the kernel (graceful shutdown) and removes its directory. */
   readonly stop: () => Promise<void>
 }
@@ -57,6 +63,8 @@ export const startKernel = async (
     return {
       socketPath,
       agents: Context.get(context, Agents),
+      router: Context.get(context, Router),
+      supervision: Context.get(context, Supervision),
       sessions: sessions.all,
       adopt: (socket, peer, agent) =>
         Effect.runPromise(sessions.serve({

@@ -1,0 +1,192 @@
+/**
+ * The router: every mailbox of the kernel, by child name, and SEND / RECV / ACK on them. A name
+ * is reachable while its agent runs, or while its supervisor will start it again (the tree shows
+ * it restarting or in backoff): its mailbox keeps filling meanwhile. A name nobody will answer
+ * to (unknown, or a temporary child that has ended) is ENOENT, and its mailbox is dropped.
+ */
+import { Context, Effect, Layer, PubSub } from "effect"
+import { Agents } from "../kernel/Agents.ts"
+import { Events } from "../kernel/Events.ts"
+import { KernelConfig } from "../kernel/KernelConfig.ts"
+import * as KernelError from "../kernel/KernelError.ts"
+import * as Cbor from "../protocol/Cbor.ts"
+import { Supervision } from "../supervision/Supervision.ts"
+import type { TreeNode } from "../supervision/Supervisor.ts"
+import * as Mailbox from "./Mailbox.ts"
+
+/** Bytes a RECV reply adds around the payload (ids, keys, the sender's name aside). */
+const REPLY_OVERHEAD = 96
+
+/** Tree states from which a child is started again. */
+const comingBack = new Set(["starting", "running", "stopping", "restarting", "backoff"])
+
+/** A message as RECV returns it. @category models */
+export interface Received {
+  readonly msgId: number
+  readonly from: string
+  readonly payload: unknown
+  readonly redelivered: boolean
+}
+
+/** One mailbox's figures, for STAT and metrics. @category models */
+export interface MailboxStats {
+  readonly name: string
+  readonly depth: number
+  readonly unacked: number
+  readonly bytes: number
+  readonly blockedSenders: number
+}
+
+const received = (m: Mailbox.Message): Received => ({ msgId: m.msgId, from: m.from, payload: m.payload, redelivered: m.redelivered })
+
+const findAgentNode = (node: TreeNode | null, name: string): TreeNode | undefined => {
+  if (node === null) return undefined
+  if (node.kind === "agent" && node.name === name) return node
+  for (const child of node.children ?? []) {
+    const found = findAgentNode(child, name)
+    if (found !== undefined) return found
+  }
+  return undefined
+}
+
+/** The router service. @category services */
+export class Router extends Context.Service<Router, {
+  /** Puts a message in `to`'s mailbox; waits for room unless `nowait` (then EAGAIN). */
+  readonly send: (from: string, to: string, payload: unknown, nowait: boolean) => Effect.Effect<{ readonly msgId: number }, KernelError.KernelError>
+  /** Takes the next message of `name`'s mailbox for the connection `session`; ETIMEDOUT after `timeoutMs`. */
+  readonly recv: (name: string, session: number, onClose: (f: () => void) => void, timeoutMs: number | undefined) => Effect.Effect<Received, KernelError.KernelError>
+  /** Acknowledges a message received on `session`; ENOENT when it is not one of its. */
+  readonly ack: (name: string, session: number, msgId: number) => Effect.Effect<void, KernelError.KernelError>
+  /** Every mailbox's figures. */
+  readonly stats: () => ReadonlyArray<MailboxStats>
+}>()("agentos/ipc/Router") {
+  /** @category layers */
+  static readonly layer = Layer.effect(Router, Effect.gen(function* () {
+    const config = yield* KernelConfig
+    const agents = yield* Agents
+    const supervision = yield* Supervision
+    const mailboxes = new Map<string, Mailbox.Mailbox>()
+    // A session registers its close hook once per mailbox it receives from.
+    const watched = new Set<string>()
+    let nextMsgId = 1
+
+    const limitsOf = (name: string): Mailbox.Limits => {
+      const agent = agents.list().find((a) => a.name === name)
+      const own = agent?.spec.mailbox
+      return { maxMessages: own?.maxMessages ?? Mailbox.defaults.maxMessages, maxBytes: own?.maxBytes ?? Mailbox.defaults.maxBytes }
+    }
+
+    const reachable = (name: string): boolean => {
+      for (const agent of agents.list()) {
+        if (agent.name === name && (agent.status === "starting" || agent.status === "running" || agent.status === "stopping")) return true
+      }
+      const node = findAgentNode(supervision.tree(), name)
+      return node !== undefined && comingBack.has(node.state)
+    }
+
+    const unreachable = (to: string) =>
+      new KernelError.NotFound({ message: `send: no child named ${JSON.stringify(to)} to deliver to (unknown, or ended for good)` })
+
+    const drop = (name: string) => {
+      mailboxes.get(name)?.close()
+      mailboxes.delete(name)
+    }
+
+    // A child that ends for good takes its mailbox with it: SENDs still waiting for room there
+    // get ENOENT instead of waiting forever. Checked after each end, once its supervisor has had
+    // its turn to decide (it reports the end before it decides), and every second for mailboxes
+    // with waiting senders, whatever the order things happened in.
+    const sweep = (onlyBlocked: boolean) =>
+      Effect.sync(() => {
+        for (const [name, mailbox] of [...mailboxes]) {
+          if ((!onlyBlocked || mailbox.blockedSenders > 0) && !reachable(name)) drop(name)
+        }
+      })
+    const events = yield* Events
+    const ends = yield* PubSub.subscribe(events.pubsub)
+    yield* Effect.forkScoped(Effect.forever(PubSub.take(ends).pipe(Effect.flatMap((event) =>
+      event.type === "agentos.child.exited" || event.type === "agentos.child.stopped" || event.type === "agentos.agent.exited"
+        ? Effect.yieldNow.pipe(Effect.andThen(sweep(false)))
+        : Effect.void
+    ))))
+    yield* Effect.forkScoped(Effect.forever(Effect.sleep("1 second").pipe(Effect.andThen(sweep(true)))))
+
+    const mailboxOf = (name: string): Mailbox.Mailbox => {
+      let mailbox = mailboxes.get(name)
+      if (mailbox === undefined) {
+        mailbox = new Mailbox.Mailbox(limitsOf(name))
+        mailboxes.set(name, mailbox)
+      }
+      return mailbox
+    }
+
+    const send = (from: string, to: string, payload: unknown, nowait: boolean) =>
+      Effect.suspend((): Effect.Effect<{ readonly msgId: number }, KernelError.KernelError> => {
+        if (!reachable(to)) {
+          drop(to)
+          return Effect.fail(unreachable(to))
+        }
+        const bytes = Cbor.encode(payload).length
+        if (bytes + from.length + REPLY_OVERHEAD > config.maxFrame) {
+          return Effect.fail(new KernelError.TooBig({ message: `send to ${to}: a ${bytes}-byte payload does not fit a ${config.maxFrame}-byte frame` }))
+        }
+        const mailbox = mailboxOf(to)
+        const message: Mailbox.Message = { msgId: nextMsgId++, from, payload, bytes, redelivered: false }
+        // Decided synchronously, so SENDs take effect in the order they arrive (FIFO per sender).
+        if (mailbox.offer(message) !== "full") return Effect.succeed({ msgId: message.msgId })
+        if (nowait) {
+          return Effect.fail(new KernelError.TryAgain({
+            message: `send to ${to}: its mailbox is full (${mailbox.usage.messages} messages, ${mailbox.usage.bytes} bytes held)`
+          }))
+        }
+        return Effect.callback<{ readonly msgId: number }, KernelError.KernelError>((resume) => {
+          const withdraw = mailbox.block({
+            message,
+            admitted: () => resume(Effect.succeed({ msgId: message.msgId })),
+            refused: () => resume(Effect.fail(unreachable(to)))
+          })
+          return Effect.sync(withdraw)
+        })
+      })
+
+    const recv = (name: string, session: number, onClose: (f: () => void) => void, timeoutMs: number | undefined) =>
+      Effect.suspend((): Effect.Effect<Received, KernelError.KernelError> => {
+        const mailbox = mailboxOf(name)
+        const key = `${session}:${name}`
+        if (!watched.has(key)) {
+          watched.add(key)
+          // Whatever this connection received and did not ack goes to the next receiver.
+          onClose(() => {
+            watched.delete(key)
+            mailboxes.get(name)?.requeue(session)
+          })
+        }
+        const now = mailbox.take(session)
+        if (now !== undefined) return Effect.succeed(received(now))
+        if (timeoutMs === 0) return Effect.fail(new KernelError.TimedOut({ message: `recv: no message for ${name}` }))
+        const waiting = Effect.callback<Received>((resume) => {
+          const withdraw = mailbox.await({ session, deliver: (m) => resume(Effect.succeed(received(m))) })
+          return Effect.sync(withdraw)
+        })
+        return timeoutMs === undefined
+          ? waiting
+          : waiting.pipe(
+            Effect.timeoutOrElse({
+              duration: timeoutMs,
+              orElse: () => Effect.fail(new KernelError.TimedOut({ message: `recv: no message for ${name} within ${timeoutMs} ms` }))
+            })
+          )
+      })
+
+    const ack = (name: string, session: number, msgId: number) =>
+      Effect.suspend(() =>
+        mailboxes.get(name)?.ack(msgId, session) === true
+          ? Effect.void
+          : Effect.fail(new KernelError.NotFound({ message: `ack: message ${msgId} is not one ${name} received on this connection and has not acked` })))
+
+    const stats = () =>
+      [...mailboxes].map(([name, m]) => ({ name, depth: m.depth, unacked: m.unacked, bytes: m.usage.bytes, blockedSenders: m.blockedSenders }))
+
+    return Router.of({ send, recv, ack, stats })
+  }))
+}
