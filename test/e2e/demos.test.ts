@@ -4,6 +4,7 @@
  * fail when an isolation property or a supervision behaviour breaks.
  */
 import { Effect } from "effect"
+import * as Fs from "node:fs"
 import * as Path from "node:path"
 import { afterEach, describe, expect, it } from "vitest"
 import * as Boot from "../../src/supervision/Boot.ts"
@@ -62,5 +63,49 @@ describe.skipIf(process.getuid?.() !== 0)("demos", () => {
     expect(restarts).toEqual(["init/root/flaky 3", "init/root/fragile/crash-loop 2"])
     expect(lines).toContain("escalations: init/root/fragile")
     expect(lines.some((l) => /^\s+healthy\s+agent\s+exited .*exited with code 0/.test(l))).toBe(true)
+  })
+
+  // The pipeline's invariant under crash points the test picks: N in, N verified, none twice.
+  const pipeline = async (items: number, reasonerArgs: ReadonlyArray<string>) => {
+    const dir = tempDir()
+    cleanups.push(dir.remove)
+    const agents = Path.join(examples, "pipeline", "agents")
+    const file = Path.join(dir.path, "tree.ts")
+    Fs.writeFileSync(file, `import { agent, defineTree, supervisor } from ${JSON.stringify(Path.resolve(examples, "../src/index.ts"))}
+export default defineTree(supervisor("pipeline", {
+  intensity: { maxRestarts: 50, withinMs: 60000 },
+  children: [
+    agent("verifier", { run: ${JSON.stringify(Path.join(agents, "verifier.ts"))}, restart: "transient" }),
+    agent("reasoner", { run: ${JSON.stringify(Path.join(agents, "reasoner.ts"))}, args: ${JSON.stringify(reasonerArgs)}, restart: "transient" }),
+    agent("parser", { run: ${JSON.stringify(Path.join(agents, "parser.ts"))}, args: ["${items}"], restart: "transient" })
+  ]
+}))
+`)
+    const lines: Array<string> = []
+    await Effect.runPromise(Boot.boot(file, {
+      kernel: { socketPath: Path.join(dir.path, "kernel.sock"), stateDir: Path.join(dir.path, "state") },
+      print: (line) => Effect.sync(() => void lines.push(line))
+    }))
+    return lines
+  }
+
+  it("pipeline: a crash of the reasoner at a random item loses nothing and verifies nothing twice", async () => {
+    const items = 60
+    const crashAt = 1 + Math.floor(Math.random() * items)
+    const lines = await pipeline(items, ["--crash-at", String(crashAt)])
+    const verifier = said(lines, "verifier")
+    expect(verifier, `crash at item ${crashAt}`).toContain(`items: ${items} in, ${items} verified exactly once, 0 missing, 0 failed`)
+    expect(verifier).toContain("PIPELINE OK: nothing lost, nothing twice")
+    expect(verifier.find((l) => l.startsWith("crashes:"))).toMatch(/^crashes: 1 \(reasoner restarted\), redeliveries: 1, duplicates dropped: 1$/)
+    expect(said(lines, "reasoner")).toContain(`reasoner: crashing on item ${crashAt} (incarnation 1), its answer sent, not acked`)
+  })
+
+  it("pipeline: repeated random crashes lose nothing", async () => {
+    const items = 60
+    const lines = await pipeline(items, ["--crash-random", "0.08"])
+    const verifier = said(lines, "verifier")
+    expect(verifier).toContain(`items: ${items} in, ${items} verified exactly once, 0 missing, 0 failed`)
+    const crashes = Number(/^crashes: (\d+)/.exec(verifier.find((l) => l.startsWith("crashes:"))!)![1])
+    expect(lines.filter((l) => /init\/pipeline\/reasoner\s+restarting/.test(l))).toHaveLength(crashes)
   })
 })
