@@ -1,7 +1,8 @@
 /**
  * The router: every mailbox of the kernel, by child name, and SEND / RECV / ACK on them. A name
  * is reachable while its agent runs, or while its supervisor will start it again (the tree shows
- * it restarting or in backoff): its mailbox keeps filling meanwhile. A name nobody will answer
+ * it restarting or in backoff): its mailbox keeps filling meanwhile. A client that named itself
+ * at HELLO (a script, the seed's Python examples) is reachable by that name while connected. A name nobody will answer
  * to (unknown, or a temporary child that has ended) is ENOENT, and its mailbox is dropped.
  */
 import { Context, Effect, Layer, PubSub } from "effect"
@@ -57,6 +58,8 @@ export class Router extends Context.Service<Router, {
   readonly recv: (name: string, session: number, onClose: (f: () => void) => void, timeoutMs: number | undefined) => Effect.Effect<Received, KernelError.KernelError>
   /** Acknowledges a message received on `session`; ENOENT when it is not one of its. */
   readonly ack: (name: string, session: number, msgId: number) => Effect.Effect<void, KernelError.KernelError>
+  /** A client named itself at HELLO: its name is reachable (it has a mailbox) until it closes. */
+  readonly registerClient: (name: string, onClose: (f: () => void) => void) => void
   /** Every mailbox's figures. */
   readonly stats: () => ReadonlyArray<MailboxStats>
 }>()("agentos/ipc/Router") {
@@ -76,7 +79,19 @@ export class Router extends Context.Service<Router, {
       return { maxMessages: own?.maxMessages ?? Mailbox.defaults.maxMessages, maxBytes: own?.maxBytes ?? Mailbox.defaults.maxBytes }
     }
 
+    // Named clients connected now, by name (one name may be held by several connections).
+    const clients = new Map<string, number>()
+    const registerClient = (name: string, onClose: (f: () => void) => void) => {
+      clients.set(name, (clients.get(name) ?? 0) + 1)
+      onClose(() => {
+        const left = (clients.get(name) ?? 1) - 1
+        if (left > 0) clients.set(name, left)
+        else clients.delete(name)
+      })
+    }
+
     const reachable = (name: string): boolean => {
+      if (clients.has(name)) return true
       for (const agent of agents.list()) {
         if (agent.name === name && (agent.status === "starting" || agent.status === "running" || agent.status === "stopping")) return true
       }
@@ -187,6 +202,6 @@ export class Router extends Context.Service<Router, {
     const stats = () =>
       [...mailboxes].map(([name, m]) => ({ name, depth: m.depth, unacked: m.unacked, bytes: m.usage.bytes, blockedSenders: m.blockedSenders }))
 
-    return Router.of({ send, recv, ack, stats })
+    return Router.of({ send, recv, ack, registerClient, stats })
   }))
 }

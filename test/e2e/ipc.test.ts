@@ -61,12 +61,30 @@ const until = async <A>(f: () => A | undefined, what: string, timeoutMs = 20_000
 const codeOf = (p: Promise<unknown>) => p.then(() => "ok", (e: { code?: string }) => e.code ?? String(e))
 
 describe.skipIf(process.getuid?.() !== 0)("IPC", () => {
-  it("SEND to an unknown name is ENOENT; RECV and ACK need an agent; a bad ACK is ENOENT", async () => {
-    const { c } = await setup()
+  it("SEND to an unknown name is ENOENT; RECV and ACK need a named connection; a bad ACK is ENOENT", async () => {
+    const { k, c } = await setup()
     expect(await codeOf(c.call(Op.SEND, { to: "nobody", payload: 1 }))).toBe("ENOENT")
     expect(await codeOf(c.call(Op.SEND, { payload: 1 }))).toBe("EINVAL")
-    expect(await codeOf(c.call(Op.RECV, {}))).toBe("EINVAL")
-    expect(await codeOf(c.call(Op.ACK, { msgId: 1 }))).toBe("EINVAL")
+    const anonymous = await Connection.connect({ path: k.socketPath })
+    cleanups.push(() => anonymous.close())
+    expect(await codeOf(anonymous.call(Op.RECV, {}))).toBe("EINVAL")
+    expect(await codeOf(anonymous.call(Op.ACK, { msgId: 1 }))).toBe("EINVAL")
+    expect(await codeOf(c.call(Op.RECV, { timeoutMs: 0 }))).toBe("ETIMEDOUT")
+    expect(await codeOf(c.call(Op.ACK, { msgId: 12345 }))).toBe("ENOENT")
+  })
+
+  it("a client named at HELLO has a mailbox while connected: agents answer it; gone with it", async () => {
+    const { k, c } = await setup()
+    await bootTree(k, [["talker", { args: ["send", "tester", "3"], restart: "transient" }]])
+    const got = [await c.calls.recv(10_000), await c.calls.recv(10_000), await c.calls.recv(10_000)]
+    expect(got.map((m) => [m.from, (m.payload as { seq: number }).seq])).toEqual([["talker", 1], ["talker", 2], ["talker", 3]])
+    for (const m of got) await c.calls.ack(m.msgId)
+    const other = await Connection.connect({ path: k.socketPath })
+    await other.calls.hello("other")
+    expect(await codeOf(c.calls.send("other", "hi"))).toBe("ok")
+    await other.close()
+    await until(() => (k.sessions().length === 1 ? true : undefined), "the other client's session to end")
+    expect(await codeOf(c.calls.send("other", "hi again"))).toBe("ENOENT")
   })
 
   it("keeps each sender's order, delivers every message once, and reports its sender", async () => {

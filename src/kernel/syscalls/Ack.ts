@@ -16,9 +16,10 @@ const decode = Syscall.decodeArgs(Schema.Struct({
 export const Ack = Syscall.make(Op.ACK, (args, caller) =>
   Effect.gen(function* () {
     const { msgId } = yield* decode(args)
-    if (caller.agent === undefined) {
-      return yield* new KernelError.InvalidArgument({ message: "ack: only an agent has a mailbox" })
+    const name = caller.agent?.name ?? caller.name
+    if (name === undefined) {
+      return yield* new KernelError.InvalidArgument({ message: "ack: this connection has no mailbox: say HELLO with a name first" })
     }
-    yield* (yield* Router).ack(caller.agent.name, caller.sessionId, msgId)
+    yield* (yield* Router).ack(name, caller.sessionId, msgId)
     return {}
   }))

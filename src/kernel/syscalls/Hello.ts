@@ -1,9 +1,10 @@
 /**
  * HELLO (0x02): the first request on a connection. The client states the protocol version it
- * speaks and, optionally, a name; the kernel answers who the caller is, who the kernel is and
+ * speaks and, optionally, a name (a client's mailbox, while it is connected); the kernel answers who the caller is, who the kernel is and
  * the connection's limits.
  */
 import { Effect, Schema } from "effect"
+import { Router } from "../../ipc/Router.ts"
 import { Op } from "../../protocol/Op.ts"
 import { PROTOCOL_VERSION, VERSION } from "../../Version.ts"
 import { KernelConfig } from "../KernelConfig.ts"
@@ -26,7 +27,11 @@ export const Hello = Syscall.make(Op.HELLO, (args, caller) =>
         message: `protocol version ${hello.version} is not supported; this kernel speaks version ${PROTOCOL_VERSION}`
       })
     }
-    if (hello.name !== undefined && caller.kind === "client") caller.setName(hello.name)
+    if (hello.name !== undefined && caller.kind === "client" && caller.name !== hello.name) {
+      caller.setName(hello.name)
+      // A named client has a mailbox under its name while it is connected.
+      ;(yield* Router).registerClient(hello.name, caller.onClose)
+    }
     const config = yield* KernelConfig
     return {
       agent: {

@@ -2,7 +2,8 @@
  * RECV (0x21): `{timeoutMs?}` → `{msgId, from, payload, redelivered}`: the next message of the
  * calling agent's mailbox, waiting for one (ETIMEDOUT after `timeoutMs`; `0` only looks). What
  * it takes must be ACKed: a message still unacked when the connection ends goes to the next
- * incarnation, `redelivered: true`. Only agents have mailboxes.
+ * incarnation, `redelivered: true`. An agent's mailbox is its name's; a client's, the name it
+ * gave at HELLO.
  */
 import { Effect, Schema } from "effect"
 import { Router } from "../../ipc/Router.ts"
@@ -18,8 +19,9 @@ const decode = Syscall.decodeArgs(Schema.Struct({
 export const Recv = Syscall.make(Op.RECV, (args, caller) =>
   Effect.gen(function* () {
     const { timeoutMs } = yield* decode(args)
-    if (caller.agent === undefined) {
-      return yield* new KernelError.InvalidArgument({ message: "recv: only an agent has a mailbox (call it on the fd 3 the kernel gave the agent)" })
+    const name = caller.agent?.name ?? caller.name
+    if (name === undefined) {
+      return yield* new KernelError.InvalidArgument({ message: "recv: this connection has no mailbox: say HELLO with a name first" })
     }
-    return yield* (yield* Router).recv(caller.agent.name, caller.sessionId, caller.onClose, timeoutMs)
+    return yield* (yield* Router).recv(name, caller.sessionId, caller.onClose, timeoutMs)
   }))
