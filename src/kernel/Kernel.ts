@@ -26,8 +26,13 @@ import { Send } from "./syscalls/Send.ts"
 import { Recv } from "./syscalls/Recv.ts"
 import { Ack } from "./syscalls/Ack.ts"
 
-/** The syscalls this kernel implements. Every other number answers ENOSYS. @category models */
-export const syscalls: ReadonlyArray<Syscall> = [Noop, Think, Hello, List, Spawn, Kill, Wait, Stat, Log, Heartbeat, Tree, Subscribe, Child, Send, Recv, Ack]
+/**
+ * The syscalls this kernel implements. Every other number answers ENOSYS. A function, read when
+ * a kernel is built: syscall modules import the services that import this one, so at this
+ * module's own evaluation some of them may not be defined yet.
+ * @category models
+ */
+export const syscalls = (): ReadonlyArray<Syscall> => [Noop, Think, Hello, List, Spawn, Kill, Wait, Stat, Log, Heartbeat, Tree, Subscribe, Child, Send, Recv, Ack]
 
 /** Builds the dispatch table over the kernel's config. */
 const make = (table: ReadonlyArray<Syscall>) =>
@@ -65,12 +70,12 @@ export class Kernel extends Context.Service<Kernel, {
   readonly dispatch: (request: Request, caller: Caller, call: Call) => Effect.Effect<unknown, KernelError.KernelError>
 }>()("agentos/kernel/Kernel") {
   /** The kernel, built over its config. @category layers */
-  static readonly layer = Layer.effect(Kernel, make(syscalls))
+  static readonly layer = Layer.effect(Kernel, Effect.suspend(() => make(syscalls())))
 
   /**
    * A kernel with more syscalls than the standard table (tests add slow or failing ones at
    * numbers the table leaves free). @category layers
    */
   static readonly layerWith = (extra: ReadonlyArray<Syscall>) =>
-    Layer.effect(Kernel, make([...syscalls, ...extra]))
+    Layer.effect(Kernel, Effect.suspend(() => make([...syscalls(), ...extra])))
 }

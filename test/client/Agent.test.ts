@@ -27,7 +27,7 @@ describe("agentos/agent connect()", () => {
     cleanups.push(() => agent.close())
     expect(agent.info.agent).toMatchObject({ name: "outside", kind: "client" })
     expect(await agent.noop({ x: 1 })).toEqual({ x: 1 })
-    await expect(agent.think({ prompt: "hi" })).rejects.toMatchObject({ code: "ENOSYS" })
+    await expect(agent.send("nobody", "hi")).rejects.toMatchObject({ code: "ENOENT" })
   })
 
   it("a child process connects over its inherited fd 3 (AGENTOS_FD=3)", async () => {
