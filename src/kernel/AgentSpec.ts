@@ -123,6 +123,32 @@ const isExecutable = (path: string): boolean => {
 export const which = (command: string, path: string = process.env.PATH ?? "/usr/local/bin:/usr/bin:/bin"): string | undefined =>
   path.split(":").filter(Boolean).map((dir) => Path.join(dir, command)).find(isExecutable)
 
+/**
+ * Whether a program can be run by another uid: the file readable and executable by others, each
+ * directory above it searchable by others. As root, agents run as their own uid from the range:
+ * an interpreter under /root (a pyenv install) is out of their reach, whatever the mounts grant.
+ */
+const othersCanRun = (path: string): boolean => {
+  try {
+    const real = Fs.realpathSync(path)
+    if ((Fs.statSync(real).mode & 0o005) !== 0o005) return false
+    for (let dir = Path.dirname(real); ; dir = Path.dirname(dir)) {
+      if ((Fs.statSync(dir).mode & 0o001) === 0) return false
+      if (dir === "/") return true
+    }
+  } catch {
+    return false
+  }
+}
+
+/** An interpreter from PATH that the agent can run: as root, the first one other uids can reach. */
+const interpreter = (command: string): string | undefined => {
+  const path = process.env.PATH ?? "/usr/local/bin:/usr/bin:/bin"
+  const candidates = path.split(":").filter(Boolean).map((dir) => Path.join(dir, command)).filter(isExecutable)
+  if ((process.getuid?.() ?? 0) !== 0) return candidates[0]
+  return candidates.find(othersCanRun) ?? candidates[0]
+}
+
 /** How to run an agent: its argv and the host paths its program needs to read. @category models */
 export interface Resolved {
   readonly argv: ReadonlyArray<string>
@@ -142,7 +168,7 @@ export const resolveRun = (run: string, args: ReadonlyArray<string>, baseDir: st
       return { argv: [node, script, ...args], readOnly: [packageRoot, Path.dirname(node), scriptDir] }
     }
     if (ext === ".py") {
-      const python = which("python3")
+      const python = interpreter("python3")
       if (python === undefined) return "run: python3 is not installed (needed for .py agents)"
       const real = Fs.realpathSync(python)
       // The interpreter's prefix (a pyenv or venv install lives outside /usr).

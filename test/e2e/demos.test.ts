@@ -16,7 +16,7 @@ afterEach(() => {
   for (const cleanup of cleanups.splice(0).reverse()) cleanup()
 })
 
-const boot = async (name: string): Promise<ReadonlyArray<string>> => {
+const boot = async (name: string, file = "tree.ts"): Promise<ReadonlyArray<string>> => {
   const dir = tempDir()
   cleanups.push(dir.remove)
   const socketPath = Path.join(dir.path, "kernel.sock")
@@ -24,7 +24,7 @@ const boot = async (name: string): Promise<ReadonlyArray<string>> => {
   process.env.AGENTOS_SOCKET = socketPath
   cleanups.push(() => (previous === undefined ? delete process.env.AGENTOS_SOCKET : (process.env.AGENTOS_SOCKET = previous)))
   const lines: Array<string> = []
-  await Effect.runPromise(Boot.boot(Path.join(examples, name, "tree.ts"), {
+  await Effect.runPromise(Boot.boot(Path.join(examples, name, file), {
     kernel: { socketPath, stateDir: Path.join(dir.path, "state") },
     print: (line) => Effect.sync(() => void lines.push(line))
   }))
@@ -43,6 +43,15 @@ describe.skipIf(process.getuid?.() !== 0)("demos", () => {
     expect(verdicts).toContain("Agent C: healthy → continues (finished its work, exit 0)")
     expect(lines.some((l) => /init\/fault-isolation\/memory-hog\s+exited: .*out of memory/.test(l))).toBe(true)
     expect(lines).toContain("tree finished: nothing left running")
+  })
+
+  it("fault-isolation with the Python agents: the same verdicts", async () => {
+    const lines = await boot("fault-isolation", "tree-python.ts")
+    const verdicts = said(lines, "judge")
+    expect(verdicts.find((l) => l.startsWith("Agent A:"))).toMatch(/→ throttled \(\d+\.\d+ s throttled/)
+    expect(verdicts.find((l) => l.startsWith("Agent B:"))).toMatch(/→ killed \(.*out of memory/)
+    expect(verdicts).toContain("Agent C: healthy → continues (finished its work, exit 0)")
+    expect(lines.some((l) => /init\/fault-isolation\/healthy\s+started/.test(l))).toBe(true)
   })
 
   it("untrusted: filesystem and network denied, the fork bomb stopped at its pids limit", async () => {

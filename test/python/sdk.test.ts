@@ -117,21 +117,6 @@ const adoptedPair = async (k: TestKernel, agent?: Parameters<TestKernel["adopt"]
   return agentEnd
 }
 
-/**
- * The kernel runs a `.py` agent with the first python3 in its PATH (AgentSpec.resolveRun). When
- * that is a pyenv shim under /root (mode 0700), no sandbox can be granted it (the launcher fails
- * with EPERM at mount), so tests that SPAWN Python agents put /usr/bin first when it has one.
- */
-const systemPythonFirst = (): void => {
-  if (!Fs.existsSync("/usr/bin/python3")) return
-  const saved = process.env.PATH
-  process.env.PATH = `/usr/bin:/bin:${saved ?? ""}`
-  cleanups.push(() => {
-    if (saved === undefined) delete process.env.PATH
-    else process.env.PATH = saved
-  })
-}
-
 const hexLines = (text: string): Array<string> => text.split("\n").filter((l) => l !== "")
 const hexOf = (bytes: Uint8Array): string => Buffer.from(bytes).toString("hex")
 
@@ -406,7 +391,6 @@ describe("the Python examples under a real kernel", () => {
   ]
   for (const [file, args, expected] of cases) {
     it(`${file} ${args.join(" ")}`.trim(), async () => {
-      systemPythonFirst()
       const k = await kernel()
       const stdout = await pythonOk([example(file), ...args], { env: { AGENTOS_SOCKET: k.socketPath }, cwd: EXAMPLES })
       for (const line of expected) expect(stdout).toMatch(line)
@@ -422,7 +406,6 @@ describe("the Python examples under a real kernel", () => {
   })
 
   it.skipIf(!Fs.existsSync(launcherPath))("a Python agent SPAWNed by the kernel runs in its sandbox and talks over fd 3", async () => {
-    systemPythonFirst()
     const k = await kernel()
     const out = await pythonOk([example("spawn_test.py")], { env: { AGENTOS_SOCKET: k.socketPath }, cwd: EXAMPLES })
     expect(out).toMatch(/^spawn_test: spawned py-worker-\d+ as \S+, pid \d+, running$/m)
@@ -434,7 +417,6 @@ describe("the Python examples under a real kernel", () => {
   })
 
   it.skipIf(!Fs.existsSync(launcherPath))("fault isolation: the memory hog is OOM-killed, the CPU hog throttled, the healthy agent unharmed", async () => {
-    systemPythonFirst()
     const k = await kernel()
     const client = await connect({ socket: k.socketPath, name: "py-fault-isolation" })
     cleanups.push(() => client.close())
