@@ -7,7 +7,7 @@ import * as Fs from "node:fs"
 import * as Path from "node:path"
 import { afterEach, describe, expect, it } from "vitest"
 import * as Cli from "../support/cli.ts"
-import { tempDir } from "../support/kernel.ts"
+import { processAlive, tempDir } from "../support/kernel.ts"
 
 const index = Path.resolve(import.meta.dirname, "../../src/index.ts")
 const cleanups: Array<() => Promise<void> | void> = []
@@ -24,14 +24,6 @@ const treeFile = (body: string) => {
   return { file, socket: Path.join(dir.path, "run", "kernel.sock") }
 }
 
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch {
-    return false
-  }
-}
 
 describe.skipIf(process.getuid?.() !== 0)("agentos boot", () => {
   it("an invalid tree prints every problem with its path, boots nothing, and exits 1", async () => {
@@ -71,7 +63,7 @@ describe.skipIf(process.getuid?.() !== 0)("agentos boot", () => {
     const stopped = [...exit.stdout.matchAll(/init\/root\/(\w+)\s+stopped/g)].map((m) => m[1])
     expect(stopped.indexOf("second")).toBeLessThan(stopped.indexOf("first"))
     expect(stopped).toContain("first")
-    for (const pid of pids) expect(alive(pid)).toBe(false)
+    for (const pid of pids) expect(processAlive(pid)).toBe(false)
     expect(Fs.existsSync(socket)).toBe(false)
   })
 
@@ -94,7 +86,7 @@ describe.skipIf(process.getuid?.() !== 0)("agentos boot", () => {
     expect(result.stderr).toMatch(/init\/root\/inner\/crasher: exited with code 3/)
     expect(result.stdout).toMatch(/init\/root\/steady\s+stopped/)
     const steady = Number(/init\/root\/steady\s+started \(pid (\d+)\)/.exec(result.stdout)![1])
-    expect(alive(steady)).toBe(false)
+    expect(processAlive(steady)).toBe(false)
     expect(Fs.existsSync(socket)).toBe(false)
   })
 })

@@ -8,7 +8,7 @@ import * as Path from "node:path"
 import { afterEach, describe, expect, it } from "vitest"
 import { Connection } from "../../src/client/Connection.ts"
 import { Op } from "../../src/protocol/Op.ts"
-import { startKernel, type TestKernel } from "../support/kernel.ts"
+import { processAlive, startKernel, type TestKernel } from "../support/kernel.ts"
 
 const probe = Path.join(import.meta.dirname, "agents", "probe.ts")
 const cleanups: Array<() => Promise<void> | void> = []
@@ -31,14 +31,6 @@ const reportOf = async (k: TestKernel, name: string, timeoutMs = 20_000) => {
     if (line !== undefined) return JSON.parse(line.line.slice(7))
     if (Date.now() > deadline) throw new Error(`no report from ${name}: ${JSON.stringify(agent?.output)}`)
     await new Promise((resolve) => setTimeout(resolve, 50))
-  }
-}
-const processAlive = (pid: number) => {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch {
-    return false
   }
 }
 

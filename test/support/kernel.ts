@@ -28,6 +28,16 @@ export const tempDir = (prefix = "agentos-test-"): { readonly path: string; read
   return { path, remove: () => Fs.rmSync(path, { recursive: true, force: true }) }
 }
 
+/** Whether a process is still there (signal 0 probes without signalling). */
+export const processAlive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch {
+    return false
+  }
+}
+
 /** A kernel running in this process. */
 export interface TestKernel {
   readonly socketPath: string
