@@ -9,9 +9,10 @@ import * as ChildProcess from "node:child_process"
 import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
-import { fileURLToPath } from "node:url"
 import { Connection } from "../src/client/Connection.ts"
 import { Op } from "../src/protocol/Op.ts"
+import { machine, perSecond, table, us } from "./support/report.ts"
+import { flag, start, stopAll } from "./support/servers.ts"
 
 // ---------------------------------------------------------------------------------------------
 // Settings
@@ -38,18 +39,12 @@ const GOAL_P50_RATIO = 1.5
 const GOAL_RATE_SHARE = 0.5
 
 // Each option is a flag or its environment variable: BENCH_QUICK=1, BENCH_JSON=1, BENCH_CPU_PROF=1.
-const flag = (name: string, env: string): boolean =>
-  process.argv.includes(`--${name}`) || (process.env[env] !== undefined && process.env[env] !== "" && process.env[env] !== "0")
-
 const quick = flag("quick", "BENCH_QUICK")
 const json = flag("json", "BENCH_JSON")
 // --cpu-prof runs both servers under `node --cpu-prof` and says where the profiles went.
 const cpuProf = flag("cpu-prof", "BENCH_CPU_PROF")
 const sizes = quick ? QUICK : FULL
 
-const root = fileURLToPath(new URL("..", import.meta.url))
-const READY_TIMEOUT_MS = 15_000
-const STOP_TIMEOUT_MS = 3_000
 
 // ---------------------------------------------------------------------------------------------
 // Servers as child processes
@@ -63,63 +58,9 @@ interface Server {
   readonly child: ChildProcess.ChildProcess
 }
 
-/** Starts a server process and resolves once it prints its ready line. */
-const start = (
-  name: ServerName,
-  args: ReadonlyArray<string>,
-  socketPath: string,
-  ready: RegExp,
-  profileDir: string | undefined
-): Promise<Server> =>
-  new Promise((resolve, reject) => {
-    const nodeFlags = profileDir === undefined ? [] : ["--cpu-prof", `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=${name}.cpuprofile`]
-    const child = ChildProcess.spawn(process.execPath, [...nodeFlags, ...args], { cwd: root, stdio: ["ignore", "pipe", "pipe"] })
-    let stdout = ""
-    let stderr = ""
-    let settled = false
-    const settle = (error: Error | undefined): void => {
-      if (settled) return
-      settled = true
-      clearTimeout(timer)
-      if (error === undefined) resolve({ name, socketPath, child })
-      else reject(error)
-    }
-    const timer = setTimeout(
-      () => settle(new Error(`starting ${name} server: not ready within ${READY_TIMEOUT_MS} ms\n${stdout}${stderr}`)),
-      READY_TIMEOUT_MS
-    )
-    // Both pipes are read for the child's whole life, so a chatty server never blocks on them.
-    child.stdout.setEncoding("utf8").on("data", (text: string) => {
-      if (settled) return
-      stdout += text
-      if (ready.test(stdout)) settle(undefined)
-    })
-    child.stderr.setEncoding("utf8").on("data", (text: string) => {
-      if (!settled) stderr += text
-    })
-    child.once("error", (e) => settle(new Error(`starting ${name} server: ${e.message}`)))
-    child.once("exit", (code, signal) =>
-      settle(new Error(`starting ${name} server: exited (${signal ?? `code ${code}`}) before it was ready\n${stdout}${stderr}`))
-    )
-    // Tracked before readiness, so a server that hangs while starting is still stopped.
-    children.add(child)
-  })
-
-const children = new Set<ChildProcess.ChildProcess>()
-
-/** SIGTERM, then SIGKILL after a grace period; resolves once the process is gone. */
-const stop = (child: ChildProcess.ChildProcess): Promise<void> => {
-  children.delete(child)
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve()
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => child.kill("SIGKILL"), STOP_TIMEOUT_MS)
-    child.once("exit", () => {
-      clearTimeout(timer)
-      resolve()
-    })
-    child.kill("SIGTERM")
-  })
-}
+/** Starts a server and resolves once it prints its ready line. */
+const startServer = (name: ServerName, args: ReadonlyArray<string>, socketPath: string, ready: RegExp, profileDir: string | undefined): Promise<Server> =>
+  start(name, args, ready, { profileDir }).then((child) => ({ name, socketPath, child }))
 
 // ---------------------------------------------------------------------------------------------
 // Measurement
@@ -205,24 +146,6 @@ const best = (rounds: ReadonlyArray<Round>, server: ServerName) => {
 // Reporting
 // ---------------------------------------------------------------------------------------------
 
-const machine = () => ({
-  node: process.version,
-  cpu: Os.cpus()[0]?.model.trim() ?? "unknown",
-  cores: Os.availableParallelism(),
-  os: `${Os.type()} ${Os.release()} ${Os.arch()}`,
-  loadavg: Os.loadavg().map((l) => Number(l.toFixed(2)))
-})
-
-const us = (n: number): string => n.toFixed(1)
-const perSecond = (n: number): string => Math.round(n).toLocaleString("en-US")
-
-const table = (rows: ReadonlyArray<ReadonlyArray<string>>): string => {
-  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((row) => row[c]!.length)))
-  return rows
-    .map((row) => row.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join("  "))
-    .join("\n")
-}
-
 const log = (line: string): void => {
   if (!json) process.stdout.write(`${line}\n`)
 }
@@ -242,8 +165,8 @@ const main = async (dir: string, profileDir: string | undefined): Promise<void> 
   const rawPath = Path.join(dir, "raw.sock")
   const kernelPath = Path.join(dir, "kernel.sock")
   const [raw, kernel] = await Promise.all([
-    start("raw", ["bench/support/rawEcho.ts", rawPath], rawPath, /^listening on /m, profileDir),
-    start("kernel", ["bin/agentos.js", "kernel", "--socket", kernelPath], kernelPath, /^agentos kernel \S+ listening on /m, profileDir)
+    startServer("raw", ["bench/support/rawEcho.ts", rawPath], rawPath, /^listening on /m, profileDir),
+    startServer("kernel", ["bin/agentos.js", "kernel", "--socket", kernelPath], kernelPath, /^agentos kernel \S+ listening on /m, profileDir)
   ])
 
   const rounds: Array<Round> = []
@@ -311,7 +234,7 @@ const dir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "agentos-bench-rtt-"))
 // Kept after the run, unlike the sockets' directory: the profiles are the point of --cpu-prof.
 const profileDir = cpuProf ? Fs.mkdtempSync(Path.join(Os.tmpdir(), "agentos-bench-rtt-prof-")) : undefined
 const cleanup = async (): Promise<void> => {
-  await Promise.all([...children].map(stop))
+  await stopAll()
   Fs.rmSync(dir, { recursive: true, force: true })
 }
 process.once("SIGINT", () => {

@@ -38,6 +38,17 @@ export interface MailboxStats {
   readonly blockedSenders: number
 }
 
+/** Bytes of a CBOR head (major type and argument), as Cbor.encode writes it. */
+const headSize = (n: number): number => (n < 24 ? 1 : n < 0x100 ? 2 : n < 0x1_0000 ? 3 : n < 2 ** 32 ? 5 : 9)
+
+/**
+ * A payload's encoded size, what the bounds count. A byte string (every payload a benchmark or a
+ * file-passing agent sends) is its head and its bytes, as Cbor.encode writes it, counted without
+ * copying it; anything else is encoded to be measured.
+ */
+const encodedSize = (payload: unknown): number =>
+  payload instanceof Uint8Array ? headSize(payload.length) + payload.length : Cbor.encode(payload).length
+
 const received = (m: Mailbox.Message): Received => ({ msgId: m.msgId, from: m.from, payload: m.payload, redelivered: m.redelivered })
 
 const findAgentNode = (node: TreeNode | null, name: string): TreeNode | undefined => {
@@ -141,7 +152,7 @@ export class Router extends Context.Service<Router, {
           drop(to)
           return Effect.fail(unreachable(to))
         }
-        const bytes = Cbor.encode(payload).length
+        const bytes = encodedSize(payload)
         if (bytes + from.length + REPLY_OVERHEAD > config.maxFrame) {
           return Effect.fail(new KernelError.TooBig({ message: `send to ${to}: a ${bytes}-byte payload does not fit a ${config.maxFrame}-byte frame` }))
         }

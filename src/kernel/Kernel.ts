@@ -41,6 +41,17 @@ const make = (table: ReadonlyArray<Syscall>) =>
     const outer = yield* Effect.context<Exclude<Services, Kernel>>()
     const handlers = new Map<number, Syscall["handle"]>(table.map((s) => [s.op, s.handle]))
     let context: Context.Context<Services>
+    // The kernel's services over the calling fiber's own context, merged once per distinct
+    // context (a session's fibers share one) instead of once per request: IPC's hot path.
+    const merged = new WeakMap<Context.Context<never>, Context.Context<Services>>()
+    const withServices = (current: Context.Context<never>): Context.Context<Services> => {
+      let services = merged.get(current)
+      if (services === undefined) {
+        services = Context.merge(current, context)
+        merged.set(current, services)
+      }
+      return services
+    }
     const dispatch = (request: Request, caller: Caller, call: Call): Effect.Effect<unknown, KernelError.KernelError> => {
       if (caller.agent !== undefined && !caller.agent.caps.has(request.op)) {
         return Effect.fail(new KernelError.PermissionDenied({
@@ -54,7 +65,7 @@ const make = (table: ReadonlyArray<Syscall>) =>
           : `syscall ${Op.describe(request.op)} is not implemented by this kernel yet`
         return Effect.fail(new KernelError.NotImplemented({ message }))
       }
-      return Effect.provideContext(handle(request.args, caller, call), context)
+      return Effect.updateContext(handle(request.args, caller, call), withServices)
     }
     const kernel = Kernel.of({ settings, dispatch })
     // Handlers reach the kernel itself (SPAWN serves the new agent's connection through it).
