@@ -11,13 +11,14 @@ import { VERSION } from "../Version.ts"
 import { boot } from "./boot.ts"
 import { doctor } from "./doctor.ts"
 import { kernel } from "./kernel.ts"
+import { llm } from "./llm.ts"
 import { ping } from "./ping.ts"
 import { ps } from "./ps.ts"
 import { tree } from "./tree.ts"
 
 const agentos = Command.make("agentos").pipe(
   Command.withDescription("AgentOS: an operating-system kernel for AI agents"),
-  Command.withSubcommands([boot, kernel, ping, ps, tree, doctor])
+  Command.withSubcommands([boot, kernel, ping, ps, llm, tree, doctor])
 )
 
 const usageErrors = new Set([

@@ -176,19 +176,55 @@ export class LlmScheduler extends Context.Service<LlmScheduler, {
     Layer.effect(LlmScheduler, make(config))
 
   /**
-   * The scheduler over the provider the environment names (Provider.fromEnv: Gemini with a
-   * key, Vertex AI, an OpenAI-compatible server, else the offline model). @category layers
+   * The scheduler the environment describes (configFromEnv) over the provider it names
+   * (Provider.fromEnv: Gemini with a key, Vertex AI, an OpenAI-compatible server, else the
+   * offline model); `config` overrides both. This is the kernel's default. @category layers
    */
   static readonly layerFromEnv = (
     config: Partial<Config> = {},
     env: Readonly<Record<string, string | undefined>> = process.env
   ): Layer.Layer<LlmScheduler, Provider.ProviderConfigError> =>
-    LlmScheduler.layer(config).pipe(Layer.provide(Provider.layerFromEnv(env)))
+    Layer.unwrap(Effect.map(configFromEnv(env), (fromEnv) =>
+      LlmScheduler.layer({ ...fromEnv, ...config }).pipe(Layer.provide(Provider.layerFromEnv(env)))))
 
   /** The scheduler over the offline model. @category layers */
   static readonly layerOffline = (config: Partial<Config> = {}, offline: Offline.Options = {}): Layer.Layer<LlmScheduler> =>
     LlmScheduler.layer(config).pipe(Layer.provide(Offline.layer(offline)))
 }
+
+/**
+ * Scheduler settings from the environment, every problem named at once:
+ * `AGENTOS_LLM_MAX_IN_FLIGHT` (upstream requests at once), `AGENTOS_LLM_RPM` and
+ * `AGENTOS_LLM_TPM` (kernel-wide limits), `AGENTOS_LLM_POLICY` (`vtc` or `fifo`).
+ * @category constructors
+ */
+export const configFromEnv = (env: Readonly<Record<string, string | undefined>> = process.env): Effect.Effect<Partial<Config>, Provider.ProviderConfigError> =>
+  Effect.suspend(() => {
+    const problems: Array<string> = []
+    const positiveInt = (name: string): number | undefined => {
+      const text = env[name]?.trim()
+      if (text === undefined || text === "") return undefined
+      const n = Number(text)
+      if (Number.isSafeInteger(n) && n >= 1) return n
+      problems.push(`${name}: expected an integer ≥ 1, got ${JSON.stringify(text)}`)
+      return undefined
+    }
+    const maxInFlight = positiveInt("AGENTOS_LLM_MAX_IN_FLIGHT")
+    const rpm = positiveInt("AGENTOS_LLM_RPM")
+    const tpm = positiveInt("AGENTOS_LLM_TPM")
+    const policyText = env.AGENTOS_LLM_POLICY?.trim().toLowerCase()
+    const policy = policyText === undefined || policyText === "" ? undefined : policyText
+    if (policy !== undefined && policy !== "vtc" && policy !== "fifo") {
+      problems.push(`AGENTOS_LLM_POLICY: expected vtc or fifo, got ${JSON.stringify(policy)}`)
+    }
+    if (problems.length > 0) return Effect.fail(new Provider.ProviderConfigError({ message: problems.join("; ") }))
+    return Effect.succeed<Partial<Config>>({
+      ...(maxInFlight === undefined ? {} : { maxInFlight }),
+      ...(rpm === undefined ? {} : { rpm }),
+      ...(tpm === undefined ? {} : { tpm }),
+      ...(policy === "vtc" || policy === "fifo" ? { policy } : {})
+    })
+  })
 
 /** Builds a scheduler over the LanguageModel in context; its timers live in the Scope. @category constructors */
 export const make = (options: Partial<Config> = {}): Effect.Effect<LlmScheduler["Service"], never, LanguageModel.LanguageModel | Scope.Scope> =>
@@ -427,15 +463,23 @@ export const make = (options: Partial<Config> = {}): Effect.Effect<LlmScheduler[
 
     // -- the API -------------------------------------------------------------------------------
 
-    /** Admission: the agent's budget, and how long its own limits would hold this request. */
+    /**
+     * Admission: the agent's budget, and how long its own limits would hold this request. The
+     * budget is charged when a request's usage is known, so what its queued and running
+     * requests are estimated to use is held back from it: an agent with many requests at once
+     * overshoots its budget by one request's estimation error at most, not by its concurrency.
+     */
     const admit = (agent: AgentState, tokens: number, now: number): LlmError | undefined => {
       if (agent.budget !== undefined) {
-        const wait = RateLimit.backlogMs(agent.budget, 1, now)
+        let reserved = 0
+        for (const e of agent.entries) if (e.state !== "done") reserved += e.inputEstimate + e.outputEstimate
+        const wait = RateLimit.backlogMs(agent.budget, 1 + reserved, now)
         if (wait > 0) {
           agent.stats.rateLimited++
           return new LlmError({
             reason: "BudgetExhausted",
             message: `think for ${agent.key}: its budget of ${agent.limits.budget} tokens is spent` +
+              (reserved > 0 ? ` (about ${reserved} of it by requests still queued or running)` : "") +
               (Number.isFinite(wait) ? `; it refills in ${wait} ms` : ""),
             ...(Number.isFinite(wait) ? { retryAfterMs: wait } : {})
           })

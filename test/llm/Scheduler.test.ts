@@ -223,6 +223,36 @@ describe("LlmScheduler limits", () => {
       assert.deepStrictEqual([stats.inputTokens + stats.outputTokens, stats.rateLimited, stats.limits.budgetLeft], [68, 1, 0])
     }))
 
+  it.effect("holds back what running requests will spend of a budget: concurrency does not overshoot it", () =>
+    Effect.gen(function* () {
+      const s = yield* schedulerOver(upstream, { maxInFlight: 8 })
+      // Each request is estimated at 14 input + 20 output tokens, and uses exactly that.
+      yield* s.configureAgent("eager", { budget: 100 })
+      const fibers = yield* Effect.forEach([1, 2, 3, 4, 5], () => Effect.forkChild(Effect.exit(s.submit("eager", request(20)))))
+      yield* advance(2_000)
+      const exits = yield* Effect.forEach(fibers, Fiber.join)
+      const refused = exits.filter(Exit.isFailure).map((e) => failure(e).reason)
+      // 34, 68 and 102 tokens committed: the fourth would need 103 of 100.
+      assert.deepStrictEqual([exits.filter(Exit.isSuccess).length, refused], [3, ["BudgetExhausted", "BudgetExhausted"]])
+      const stats = (yield* s.statsFor("eager"))!
+      assert.deepStrictEqual([stats.inputTokens + stats.outputTokens, stats.rateLimited, stats.limits.budgetLeft], [102, 2, 0])
+    }))
+
+  it.effect("reads the kernel-wide settings from the environment, naming every bad one", () =>
+    Effect.gen(function* () {
+      assert.deepStrictEqual(yield* Scheduler.configFromEnv({}), {})
+      assert.deepStrictEqual(
+        yield* Scheduler.configFromEnv({ AGENTOS_LLM_MAX_IN_FLIGHT: "2", AGENTOS_LLM_RPM: "60", AGENTOS_LLM_TPM: "1000", AGENTOS_LLM_POLICY: "FIFO" }),
+        { maxInFlight: 2, rpm: 60, tpm: 1000, policy: "fifo" }
+      )
+      const error = yield* Effect.flip(Scheduler.configFromEnv({ AGENTOS_LLM_MAX_IN_FLIGHT: "0", AGENTOS_LLM_POLICY: "lifo" }))
+      assert.strictEqual(error.message, 'AGENTOS_LLM_MAX_IN_FLIGHT: expected an integer ≥ 1, got "0"; AGENTOS_LLM_POLICY: expected vtc or fifo, got "lifo"')
+      const s = yield* Scheduler.make((yield* Scheduler.configFromEnv({ AGENTOS_LLM_MAX_IN_FLIGHT: "3" }))).pipe(
+        Effect.provideServiceEffect(LanguageModel.LanguageModel, upstream)
+      )
+      assert.strictEqual((yield* s.stats).maxInFlight, 3)
+    }))
+
   it.effect("rejects invalid limits", () =>
     Effect.gen(function* () {
       const s = yield* schedulerOver(upstream)

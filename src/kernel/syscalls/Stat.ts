@@ -1,10 +1,15 @@
 /**
  * STAT (0x14): `{name or id}` → the agent's cgroup and accounting figures: memory current, peak
- * and limit; CPU usage and throttled time; processes; OOM kills. Live from the cgroup while it
- * runs, the launcher's final figures once it has ended.
+ * and limit; CPU usage and throttled time; processes; OOM kills; its use of the LLM (`llm`:
+ * requests, tokens, queue wait and latency, throttled, errors; null before its first THINK).
+ * Live from the cgroup while it runs, the launcher's final figures once it has ended. Without
+ * a name or id: the kernel's own figures, the LLM scheduler's with every agent's (what
+ * `agentos llm` shows).
  */
 import { Clock, Effect, Schema } from "effect"
+import { LlmScheduler } from "../../llm/Scheduler.ts"
 import { Op } from "../../protocol/Op.ts"
+import { KernelConfig } from "../KernelConfig.ts"
 import * as Cgroups from "../../sandbox/Cgroups.ts"
 import * as ExitReason from "../../sandbox/ExitReason.ts"
 import { Agents } from "../Agents.ts"
@@ -16,7 +21,12 @@ const decode = Syscall.decodeArgs(Schema.Struct(Target.Target))
 /** @category syscalls */
 export const Stat = Syscall.make(Op.STAT, (args) =>
   Effect.gen(function* () {
-    const target = yield* Target.get(yield* decode(args), "stat")
+    const which = yield* decode(args)
+    const llm = yield* LlmScheduler
+    if (which.name === undefined && which.id === undefined) {
+      return { kernel: { id: (yield* KernelConfig).kernelId }, llm: yield* llm.stats }
+    }
+    const target = yield* Target.get(which, "stat")
     const agent = yield* (yield* Agents).find(target)
     const now = yield* Clock.currentTimeMillis
     const live = agent.launched !== null && agent.final === null ? Cgroups.read(agent.launched.cgroups) : undefined
@@ -43,6 +53,7 @@ export const Stat = Syscall.make(Op.STAT, (args) =>
       pids: { current: live?.pidsCurrent ?? null, limit: live?.pidsLimit ?? null, limitHits: live?.pidsLimitHits ?? null },
       oomKills: live?.oomKills ?? (final === null ? null : final.oom ? 1 : 0),
       pidsLimitHit: final?.pidsLimit ?? null,
-      exit: agent.reason === null ? null : { ...ExitReason.toWaitResult(agent.reason), description: ExitReason.describe(agent.reason) }
+      exit: agent.reason === null ? null : { ...ExitReason.toWaitResult(agent.reason), description: ExitReason.describe(agent.reason) },
+      llm: (yield* llm.statsFor(agent.name)) ?? null
     }
   }))

@@ -5,13 +5,16 @@
  * `session-<id>`), so it waits its fair turn and counts against that agent's limits. With
  * `stream: true` the text is sent as chunks `{id, more: {delta}}` as it arrives, then the
  * reply. A caller that goes away cancels its request (dropped if queued, aborted upstream if
- * running).
+ * running): an agent that dies takes its connection, and so its requests, with it. An agent's
+ * `llm` options (weight, rpm, tpm, budget) from its spec are applied before its first THINK.
  */
-import { Effect, Schema } from "effect"
+import { Effect, Option, Schema } from "effect"
 import type { LlmError } from "../../llm/LlmError.ts"
 import type * as LlmRequest from "../../llm/LlmRequest.ts"
-import { LlmScheduler } from "../../llm/Scheduler.ts"
+import { type AgentLimits, LlmScheduler } from "../../llm/Scheduler.ts"
 import { Op } from "../../protocol/Op.ts"
+import type * as AgentSpec from "../AgentSpec.ts"
+import { Agents } from "../Agents.ts"
 import * as KernelError from "../KernelError.ts"
 import * as Syscall from "../Syscall.ts"
 
@@ -57,12 +60,49 @@ export const toKernelError = (error: LlmError): KernelError.KernelError => {
   }
 }
 
+/** An agent spec's `llm` options as the scheduler's limits (null: not set). @category constructors */
+export const limitsOf = (llm: AgentSpec.Llm | undefined): AgentLimits => {
+  const limits: { -readonly [K in keyof AgentLimits]: AgentLimits[K] } = {}
+  if (llm?.weight != null) limits.weight = llm.weight
+  if (llm?.rpm != null) limits.rpm = llm.rpm
+  if (llm?.tpm != null) limits.tpm = llm.tpm
+  if (llm?.budget != null) limits.budget = llm.budget
+  if (llm?.budgetWindowMs != null) limits.budgetWindowMs = llm.budgetWindowMs
+  return limits
+}
+
 /**
  * The THINK handler over a given scheduler. An anonymous client's `session-<id>` share is
  * forgotten when its connection closes, so short CLI connections do not pile up in the table.
  */
 const handle = (scheduler: LlmScheduler["Service"]) => {
   const watched = new Set<number>()
+  /** The limits last applied per agent name, as JSON. */
+  const applied = new Map<string, string>()
+  /**
+   * Applies the calling agent's `llm` options when they differ from those applied under its
+   * name. A restart with the same spec keeps its buckets and what it spent of its budget, so
+   * crashing does not buy an agent a fresh budget.
+   */
+  const applyLimits = (caller: Syscall.Caller) =>
+    Effect.gen(function* () {
+      if (caller.agent === undefined) return
+      // A kernel without a process table (a unit test's) has no specs to read.
+      const agents = yield* Effect.serviceOption(Agents)
+      if (Option.isNone(agents)) return
+      const found = yield* Effect.option(agents.value.find(caller.agent.id))
+      if (Option.isNone(found)) return
+      const limits = limitsOf(found.value.spec.llm)
+      const key = JSON.stringify(limits)
+      const name = caller.agent.name
+      if (applied.get(name) === key) return
+      // Marked before configuring: a second THINK arriving meanwhile must not reset the buckets.
+      applied.set(name, key)
+      yield* scheduler.configureAgent(name, limits).pipe(
+        Effect.tapError(() => Effect.sync(() => applied.delete(name))),
+        Effect.mapError(toKernelError)
+      )
+    })
   const forgetOnClose = (caller: Syscall.Caller, key: string) => {
     if (key !== `session-${caller.sessionId}` || watched.has(caller.sessionId)) return
     watched.add(caller.sessionId)
@@ -88,6 +128,7 @@ const handle = (scheduler: LlmScheduler["Service"]) => {
       const options = think.stream === true ? { onDelta: (delta: string) => call.chunk({ delta } satisfies ThinkChunk) } : {}
       const key = agentKey(caller)
       forgetOnClose(caller, key)
+      yield* applyLimits(caller)
       const result = yield* scheduler.submit(key, request, options).pipe(Effect.mapError(toKernelError))
       return {
         content: result.content,
