@@ -187,7 +187,9 @@ export const start = (spec: ResolvedSupervisor, path: string, context: Context):
           ...(spec.cwd === null ? {} : { cwd: spec.cwd }),
           sandbox: { ...spec.sandbox, ...(typeof spec.shutdown === "number" ? { killTimeoutMs: spec.shutdown } : {}) },
           caps: spec.caps,
-          restart: spec.restart
+          restart: spec.restart,
+          mailbox: spec.mailbox,
+          llm: spec.llm
         }, { parent: path, baseDir: context.baseDir, restarts: child.snapshot.context.restarts })
         yield* Deferred.await(agent.ended).pipe(
           Effect.flatMap((reason) =>

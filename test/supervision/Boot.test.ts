@@ -102,4 +102,19 @@ describe.skipIf(process.getuid?.() !== 0)("Boot.run with agents", () => {
     expect(lines.some((l) => /init\/root\/talker\s+exited: exited with code 0/.test(l))).toBe(true)
     expect(lines.filter((l) => l.includes("|"))).toEqual([])
   })
+
+  it("an agent's llm options in the tree reach the kernel's scheduler", async () => {
+    const thinker = Path.resolve(import.meta.dirname, "../llm/agents/thinker.ts")
+    const { run, lines } = boot(defineTree(supervisor("root", {
+      children: [
+        agent("frugal", { run: thinker, args: ["6", "8"], restart: "transient", llm: { budget: 40 } }),
+        agent("free", { run: thinker, args: ["6", "8"], restart: "transient" })
+      ]
+    })))
+    await Effect.runPromise(run)
+    const report = (name: string) =>
+      JSON.parse(lines.find((l) => l.startsWith(`${name.padEnd(16)} | REPORT `))!.slice(26)) as ReadonlyArray<{ ok: boolean; code?: string }>
+    expect(report("frugal").some((o) => !o.ok && o.code === "ERATE")).toBe(true)
+    expect(report("free").every((o) => o.ok)).toBe(true)
+  })
 })
