@@ -2,6 +2,9 @@
 //   consume [delayMs] [hold-first]  prints `GOT {...}` per message and acks it after delayMs; with
 //                                   hold-first, its first incarnation takes one message and hangs
 //                                   without acking (for the test to kill -9); "stop" ends it
+//   tally N                         takes N messages {seq} and prints one line, `TALLY {...}`:
+//                                   each sender's seqs in the order received, and the redelivered
+//                                   count (the kernel keeps only an agent's last 200 lines)
 //   idle                            connects and never receives
 //   send TO N                       sends {seq: 1..N} to TO, prints `SENT N`, exits
 import * as Fs from "node:fs"
@@ -11,7 +14,24 @@ const [mode = "consume", a, b] = process.argv.slice(2)
 const agent = await connect()
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
-if (mode === "idle") {
+if (mode === "tally") {
+  const n = Number(a)
+  const seqs: Record<string, Array<number>> = {}
+  let redelivered = 0
+  let taken = 0
+  for await (const message of agent.messages()) {
+    // Who sent it is the kernel's word (`from`), not the payload's.
+    const { seq } = message.payload as { seq: number }
+    ;(seqs[message.from] ??= []).push(seq)
+    if (message.redelivered) redelivered++
+    if (++taken === n) {
+      await message.ack()
+      break
+    }
+  }
+  console.log(`TALLY ${JSON.stringify({ seqs, redelivered })}`)
+  await agent.close()
+} else if (mode === "idle") {
   setInterval(() => {}, 1000)
 } else if (mode === "send") {
   const n = Number(b)
