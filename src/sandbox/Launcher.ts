@@ -48,7 +48,7 @@ export interface Launched {
   readonly stop: () => void
   /** SIGKILL to everything in the sandbox, now. */
   readonly kill: () => void
-  /** The agent's end, once it has ended and its cgroups are gone. */
+  /** The agent's end, as the launcher reported it; its cgroups are gone and the launcher has exited once the scope spawn ran in has closed. */
   readonly ended: Effect.Effect<Ended>
 }
 

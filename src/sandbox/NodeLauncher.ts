@@ -66,6 +66,9 @@ const signalSafely = (pid: number, signal: NodeJS.Signals | number) => {
 
 const maxEarlyLines = 4096
 
+/** How long closing an incarnation waits for its launcher to finish cleaning up and exit. */
+const LAUNCHER_EXIT_MS = 3000
+
 /** Launches one agent. */
 const spawn = (spec: LaunchSpec.LaunchSpec, agentFd: number) =>
   Effect.gen(function* () {
@@ -95,6 +98,8 @@ const spawn = (spec: LaunchSpec.LaunchSpec, agentFd: number) =>
     let isolation: LaunchStatus.Isolation = { _tag: "isolation", namespaces: [], cgroup: "none", seccomp: false, userns: false }
     let sawEnded = false
 
+    // The launcher process's own end: it comes after `ended`, once the agent's cgroups are removed.
+    const exited = yield* Deferred.make<void>()
     const child = yield* Effect.acquireRelease(
       Effect.sync(() =>
         ChildProcess.spawn(launcherPath, [], {
@@ -106,13 +111,21 @@ const spawn = (spec: LaunchSpec.LaunchSpec, agentFd: number) =>
       ),
       (child) =>
         Effect.gen(function* () {
-          if (sawEnded || child.exitCode !== null || child.signalCode !== null) return
-          // Stop the incarnation: SIGTERM (the launcher forwards it and SIGKILLs the sandbox
-          // after kill_timeout_ms), then make sure it is gone.
-          signalSafely(child.pid ?? 0, "SIGTERM")
-          const timeoutMs = (spec.killTimeoutMs ?? 5000) + 2000
-          const done = yield* Deferred.await(ended).pipe(Effect.timeoutOption(`${timeoutMs} millis`))
-          if (done._tag === "None") signalSafely(child.pid ?? 0, "SIGKILL")
+          if (!sawEnded && child.exitCode === null && child.signalCode === null) {
+            // Stop the incarnation: SIGTERM (the launcher forwards it and SIGKILLs the sandbox
+            // after kill_timeout_ms), then make sure it is gone.
+            signalSafely(child.pid ?? 0, "SIGTERM")
+            const timeoutMs = (spec.killTimeoutMs ?? 5000) + 2000
+            const done = yield* Deferred.await(ended).pipe(Effect.timeoutOption(`${timeoutMs} millis`))
+            if (done._tag === "None") signalSafely(child.pid ?? 0, "SIGKILL")
+          }
+          // The launcher writes `ended`, then removes the agent's cgroups and exits: wait for
+          // that too, so that a closed scope (a stopped kernel) leaves no launcher and no cgroup
+          // behind. Bounded: its rmdir retries last about a second; past that, the kernel's
+          // stale-cgroup sweep has the last word.
+          if (child.pid === undefined) return
+          const gone = yield* Deferred.await(exited).pipe(Effect.timeoutOption(`${LAUNCHER_EXIT_MS} millis`))
+          if (gone._tag === "None") signalSafely(child.pid, "SIGKILL")
         })
     )
     const launcherPid = child.pid ?? 0
@@ -146,6 +159,7 @@ const spawn = (spec: LaunchSpec.LaunchSpec, agentFd: number) =>
       }
     })
     child.on("exit", (code, signal) => {
+      Deferred.doneUnsafe(exited, Effect.void)
       // The status pipe may still hold records; read them before deciding.
       setImmediate(() => {
         Deferred.doneUnsafe(started, Effect.fail(new SpawnError({
