@@ -48,7 +48,10 @@ export interface Launched {
   readonly stop: () => void
   /** SIGKILL to everything in the sandbox, now. */
   readonly kill: () => void
-  /** The agent's end, as the launcher reported it; its cgroups are gone and the launcher has exited once the scope spawn ran in has closed. */
+  /**
+   * The agent's end, as the launcher reported it. Its cgroups are gone and the launcher has
+   * exited once the scope `spawn` ran in has closed.
+   */
   readonly ended: Effect.Effect<Ended>
 }
 
