@@ -86,7 +86,12 @@ interface Child {
 type Message =
   | { readonly _tag: "Exited"; readonly name: string; readonly incarnation: number; readonly reason: string; readonly normal: boolean }
   | { readonly _tag: "BackoffDone"; readonly names: ReadonlyArray<string>; readonly incarnations: ReadonlyArray<number> }
-  | { readonly _tag: "Call"; readonly run: Effect.Effect<void, never, Services> }
+  | {
+    readonly _tag: "Call"
+    readonly run: Effect.Effect<void, never, Services>
+    /** Answers the caller when the actor ends before running it (OTP: the call exits with noproc). */
+    readonly reject: (error: KernelError.KernelError) => Effect.Effect<void>
+  }
   | { readonly _tag: "Stop"; readonly done: Deferred.Deferred<void> }
 
 /** The actor's state and operations, as runtime requests see them. @category models */
@@ -115,6 +120,9 @@ const SHUTDOWN_SLACK_MS = 5000
 // ---------------------------------------------------------------------------------------------
 
 const state = (child: Child): string => String(child.snapshot.value)
+
+/** States in which a child has no process yet but is to get one: terminating it cancels that. */
+const pending = new Set(["starting", "backoff", "restarting"])
 
 const send = (child: Child, event: Parameters<typeof transition<typeof ChildLifecycle>>[2]) => {
   child.snapshot = transition(ChildLifecycle, child.snapshot, event)[0]
@@ -251,7 +259,10 @@ export const start = (spec: ResolvedSupervisor, path: string, context: Context):
               )
             case "service":
               return Effect.gen(function* () {
-                const fiber = yield* spec.effect.pipe(Effect.forkIn(incScope, { startImmediately: true }))
+                // Not forked in incScope: closing a scope waits for its fibers, so a service that
+                // ignores its interruption would hold its supervisor past the shutdown deadline.
+                // Its stop is incScope's finalizer instead, bounded by the shutdown policy.
+                const fiber = yield* spec.effect.pipe(Effect.forkDetach({ startImmediately: true }))
                 yield* Fiber.await(fiber).pipe(
                   Effect.flatMap((exit) =>
                     Exit.isSuccess(exit)
@@ -260,9 +271,18 @@ export const start = (spec: ResolvedSupervisor, path: string, context: Context):
                   ),
                   Effect.forkIn(incScope)
                 )
-                const stop = spec.shutdown === "brutal_kill"
-                  ? Effect.asVoid(Fiber.interrupt(fiber).pipe(Effect.forkDetach))
-                  : Fiber.interrupt(fiber).pipe(Effect.timeoutOption(spec.shutdown), Effect.asVoid)
+                // OTP's shutdown: brutal_kill does not wait at all; a timeout waits that long for
+                // the finalizers, then gives up on them (a fiber cannot be killed: what is left of
+                // them runs on, detached). Asked once: terminate, then closing incScope, both ask.
+                let asked = false
+                const stop = Effect.suspend(() => {
+                  if (asked) return Effect.void
+                  asked = true
+                  return spec.shutdown === "brutal_kill"
+                    ? Effect.asVoid(Fiber.interrupt(fiber).pipe(Effect.forkDetach))
+                    : Fiber.interrupt(fiber).pipe(Effect.timeoutOption(spec.shutdown), Effect.asVoid)
+                })
+                yield* Scope.addFinalizer(incScope, stop)
                 return { pid: null, stop, scope: incScope, supervisor: null, agentId: null } satisfies Running
               })
           }
@@ -272,9 +292,17 @@ export const start = (spec: ResolvedSupervisor, path: string, context: Context):
         yield* report("agentos.child.started", child, "start", null)
       })
 
-    /** Terminates a running child by its shutdown policy and waits for its end. */
+    /**
+     * Whether a child has anything to terminate: a process, or a start to come (it waits out a
+     * backoff, or its end is queued for a restart decision, or its group's restart stopped
+     * before reaching it).
+     */
+    const isActive = (child: Child) => child.running !== null || pending.has(state(child))
+
+    /** Terminates a child by its shutdown policy and waits for its end; nothing when it has none (OTP: pid undefined). */
     const terminate = (child: Child) =>
       Effect.gen(function* () {
+        if (!isActive(child)) return
         const running = child.running
         send(child, { type: "STOP" })
         if (running !== null) {
@@ -290,12 +318,13 @@ export const start = (spec: ResolvedSupervisor, path: string, context: Context):
 
     /** Reverse start order, as OTP's terminate_children. */
     const terminateAll = Effect.gen(function* () {
-      for (const child of [...children].reverse()) {
-        if (child.running !== null || state(child) === "backoff") yield* terminate(child)
-      }
+      for (const child of [...children].reverse()) yield* terminate(child)
     })
 
     const find = (name: string) => children.find((c) => c.spec.name === name)
+    // OTP: {error, simple_one_for_one}: a dynamic child is only started and terminated.
+    const notForSimple = (action: string) =>
+      new KernelError.InvalidArgument({ message: `${path}: ${action} child is not supported by a simple_one_for_one supervisor; terminate the child instead` })
     const remove = (names: ReadonlyArray<string>) => {
       for (const name of names) {
         const i = children.findIndex((c) => c.spec.name === name)
@@ -312,6 +341,8 @@ export const start = (spec: ResolvedSupervisor, path: string, context: Context):
         const chain = `${path}: reached max restart intensity (more than ${spec.intensity.maxRestarts} restarts in ${spec.intensity.withinMs} ms); last: ${last}`
         own = transition(SupervisorLifecycle, own, { type: "INTENSITY_EXCEEDED", reason: chain })[0]
         stopping = true
+        // It is not restarted: TREE shows it failed (or exited, after a normal end), not restarting.
+        send(offender, { type: "GIVE_UP" })
         yield* terminateAll
         yield* report("agentos.supervisor.escalated", offender, "reached_max_restart_intensity", chain)
         yield* Deferred.succeed(failed, chain)
@@ -427,19 +458,25 @@ export const start = (spec: ResolvedSupervisor, path: string, context: Context):
           const child = find(name)
           if (child === undefined) return yield* new KernelError.NotFound({ message: `${path}: no child named ${name}` })
           yield* terminate(child)
-          // A dynamic child is gone once terminated, as in OTP's simple_one_for_one.
-          if (child.dynamic) remove([name])
+          // OTP's del_child/2: a dynamic child is gone once terminated, and so is a temporary one
+          // (its spec is not kept); any other keeps its spec for restart_child.
+          if (child.dynamic || child.spec.restart === "temporary") remove([name])
           return node(child)
         }),
       restartChild: (name) =>
         Effect.gen(function* () {
+          if (spec.strategy === "simple_one_for_one") return yield* notForSimple("restart")
           const child = find(name)
           if (child === undefined) return yield* new KernelError.NotFound({ message: `${path}: no child named ${name}` })
-          if (child.running !== null) return yield* new KernelError.Busy({ message: `${path}: ${name} is running; terminate it first` })
+          // OTP: {error, running} / {error, restarting}.
+          if (isActive(child)) return yield* new KernelError.Busy({ message: `${path}: ${name} is ${state(child)}; terminate it first` })
           send(child, { type: "RESTART", delayMs: 0 })
           const result = yield* startChild(child).pipe(Effect.result)
           if (result._tag === "Failure") {
+            // OTP: the error is returned and the child stays without a process.
             send(child, { type: "START_FAILED", reason: result.failure.message })
+            send(child, { type: "GIVE_UP" })
+            yield* report("agentos.child.start_failed", child, "start_error", result.failure.message)
             return yield* result.failure
           }
           return node(child)
@@ -447,10 +484,9 @@ export const start = (spec: ResolvedSupervisor, path: string, context: Context):
       deleteChild: (name) =>
         Effect.gen(function* () {
           const child = find(name)
+          if (spec.strategy === "simple_one_for_one") return yield* notForSimple("delete")
           if (child === undefined) return yield* new KernelError.NotFound({ message: `${path}: no child named ${name}` })
-          if (child.running !== null || state(child) === "backoff") {
-            return yield* new KernelError.Busy({ message: `${path}: ${name} is running; terminate it first` })
-          }
+          if (isActive(child)) return yield* new KernelError.Busy({ message: `${path}: ${name} is ${state(child)}; terminate it first` })
           remove([name])
           return node(child)
         })
@@ -464,6 +500,7 @@ export const start = (spec: ResolvedSupervisor, path: string, context: Context):
       const result = yield* startChild(child).pipe(Effect.result)
       if (result._tag === "Failure") {
         send(child, { type: "START_FAILED", reason: result.failure.message })
+        send(child, { type: "GIVE_UP" })
         yield* report("agentos.child.start_failed", child, "start_error", result.failure.message)
         yield* terminateAll
         yield* Scope.close(scope, Exit.void)
@@ -503,8 +540,21 @@ export const start = (spec: ResolvedSupervisor, path: string, context: Context):
         if (yield* Deferred.isDone(failed)) return
       }
     })
-    yield* loop.pipe(Effect.provideContext(services), Effect.forkIn(scope))
     const stopped = yield* Deferred.make<void>()
+    // However the loop ends (stopped, escalated, interrupted), nothing queued is left waiting:
+    // no more messages are accepted, calls are answered Busy, stops are done.
+    const close = Effect.gen(function* () {
+      stopping = true
+      yield* Queue.interrupt(queue)
+      // An interrupted queue left empty is done: clear then fails with the interruption.
+      const left = yield* Queue.clear(queue).pipe(Effect.catchCause(() => Effect.succeed<Array<Message>>([])))
+      for (const message of left) {
+        if (message._tag === "Call") yield* message.reject(new KernelError.Busy({ message: `${path} is ${String(own.value)}` }))
+        if (message._tag === "Stop") yield* Deferred.succeed(message.done, undefined)
+      }
+      yield* Deferred.succeed(stopped, undefined)
+    })
+    yield* loop.pipe(Effect.ensuring(close), Effect.provideContext(services), Effect.forkIn(scope))
     let stopRequested = false
 
     const handle: Handle = {
@@ -525,18 +575,20 @@ export const start = (spec: ResolvedSupervisor, path: string, context: Context):
       call: (request) =>
         Effect.gen(function* () {
           const reply = yield* Deferred.make<unknown, KernelError.KernelError>()
-          if (stopping) return yield* new KernelError.Busy({ message: `${path} is stopping` })
-          yield* Queue.offer(queue, {
+          const busy = new KernelError.Busy({ message: `${path} is ${String(own.value)}` })
+          if (stopping) return yield* busy
+          const accepted = yield* Queue.offer(queue, {
             _tag: "Call",
-            run: request(actor).pipe(Effect.exit, Effect.flatMap((exit) => Deferred.done(reply, exit)), Effect.asVoid)
+            run: request(actor).pipe(Effect.exit, Effect.flatMap((exit) => Deferred.done(reply, exit)), Effect.asVoid),
+            reject: (error) => Effect.asVoid(Deferred.fail(reply, error))
           })
+          if (!accepted) return yield* busy
           return (yield* Deferred.await(reply)) as never
         }),
       // Idempotent: a parent terminating this supervisor stops it, then closes the scope it
-      // runs in, whose finalizer asks again; the second ask waits for the first, never for a
-      // loop that has already returned.
+      // runs in, whose finalizer asks again; the second ask waits for the first. A loop that
+      // already ended (escalated) completed `stopped` as it ended, and refuses the message.
       stop: Effect.gen(function* () {
-        if (yield* Deferred.isDone(failed)) return yield* Scope.close(scope, Exit.void)
         if (!stopRequested) {
           stopRequested = true
           yield* Queue.offer(queue, { _tag: "Stop", done: stopped })

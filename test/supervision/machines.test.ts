@@ -80,7 +80,7 @@ describe("ChildLifecycle", () => {
     ["STOP during a backoff: exited at once", [started(), crashed, { type: "RESTART", delayMs: 800 }, { type: "STOP" }], "exited", {
       lastReason: "shutdown"
     }],
-    ["STOP while the supervisor decides: exited", [started(), crashed, { type: "STOP" }], "exited", {}],
+    ["STOP while the supervisor decides: exited, reason shutdown (no restart comes)", [started(), crashed, { type: "STOP" }], "exited", { lastReason: "shutdown", normal: true }],
     ["a stopped sibling restarted (one_for_all)", [started(), { type: "STOP" }, { type: "STOPPED" }, restartNow], "starting", {
       restarts: 1
     }],

@@ -33,7 +33,11 @@ export const Child = Syscall.make(Op.CHILD, (args) =>
         if (handle.spec.strategy === "simple_one_for_one") {
           const template = handle.spec.children[0]!
           return yield* handle.call((actor) => {
-            const childName = name ?? `${template.name}-${actor.children.length + 1}`
+            // A free `<template>-N`: the count alone could name a child still running
+            // after an earlier one was terminated.
+            let n = actor.children.length + 1
+            while (name === undefined && actor.children.some((c) => c.spec.name === `${template.name}-${n}`)) n++
+            const childName = name ?? `${template.name}-${n}`
             const child = template._tag === "agent" && request.args !== undefined
               ? { ...template, name: childName, args: request.args }
               : { ...template, name: childName }

@@ -119,7 +119,8 @@ export const ChildLifecycle = setup({
           { target: "starting", actions: { type: "countRestart", params: ({ event }) => ({ delayMs: event.delayMs }) } }
         ],
         GIVE_UP: [{ guard: "endedNormally", target: "exited" }, { target: "failed" }],
-        STOP: { target: "exited" }
+        // terminate_child before the decision: no restart comes (OTP's shutdown).
+        STOP: { target: "exited", actions: "recordStopped" }
       }
     },
     exited: {
