@@ -17,15 +17,7 @@ afterEach(async () => {
 const startKernel = async () => {
   const dir = tempDir()
   cleanups.push(() => dir.remove())
-  const socket = Path.join(dir.path, "kernel.sock")
-  const kernel = await Cli.start(["kernel", "--socket", socket], /listening on/)
-  cleanups.push(async () => {
-    if (kernel.child.exitCode === null && kernel.child.signalCode === null) {
-      kernel.child.kill("SIGKILL")
-      await kernel.exited
-    }
-  })
-  return { socket, ...kernel }
+  return Cli.startKernel(dir.path, cleanups)
 }
 
 describe("agentos", () => {

@@ -147,14 +147,7 @@ describe("the kernel's LLM", () => {
   it("`agentos llm` prints each caller's requests, tokens, queue wait, latency, throttled and errors", async () => {
     const dir = tempDir()
     cleanups.push(() => dir.remove())
-    const socket = Path.join(dir.path, "kernel.sock")
-    const kernel = await Cli.start(["kernel", "--socket", socket], /listening on/)
-    cleanups.push(async () => {
-      if (kernel.child.exitCode === null && kernel.child.signalCode === null) {
-        kernel.child.kill("SIGTERM")
-        await kernel.exited
-      }
-    })
+    const { socket } = await Cli.startKernel(dir.path, cleanups)
     const empty = await Cli.run(["llm", "--socket", socket])
     expect(empty.code).toBe(0)
     expect(empty.stdout).toMatch(/no LLM requests yet: vtc, 8 in flight at most/)

@@ -59,3 +59,19 @@ export const start = (args: ReadonlyArray<string>, ready: RegExp, env: NodeJS.Pr
       setTimeout(() => reject(new Error(`agentos ${args.join(" ")} not ready in 20 s: ${stderr}`)), 20_000).unref()
     }
   )
+
+/**
+ * `agentos kernel` on a socket in `dir`, stopped (SIGKILL if it is still up) by the function
+ * pushed onto `cleanups`.
+ */
+export const startKernel = async (dir: string, cleanups: Array<() => Promise<void> | void>) => {
+  const socket = Path.join(dir, "kernel.sock")
+  const kernel = await start(["kernel", "--socket", socket], /listening on/)
+  cleanups.push(async () => {
+    if (kernel.child.exitCode === null && kernel.child.signalCode === null) {
+      kernel.child.kill("SIGKILL")
+      await kernel.exited
+    }
+  })
+  return { socket, ...kernel }
+}
