@@ -6,13 +6,11 @@
  * 2-core machine hurts both alike. `npm run bench:rtt -- [--quick] [--json] [--cpu-prof]`.
  */
 import * as ChildProcess from "node:child_process"
-import * as Fs from "node:fs"
-import * as Os from "node:os"
 import * as Path from "node:path"
 import { Connection } from "../src/client/Connection.ts"
 import { Op } from "../src/protocol/Op.ts"
 import { machine, perSecond, table, us } from "./support/report.ts"
-import { flag, start, stopAll } from "./support/servers.ts"
+import { flag, run, start } from "./support/servers.ts"
 
 // ---------------------------------------------------------------------------------------------
 // Settings
@@ -230,24 +228,4 @@ const main = async (dir: string, profileDir: string | undefined): Promise<void> 
   )
 }
 
-const dir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "agentos-bench-rtt-"))
-// Kept after the run, unlike the sockets' directory: the profiles are the point of --cpu-prof.
-const profileDir = cpuProf ? Fs.mkdtempSync(Path.join(Os.tmpdir(), "agentos-bench-rtt-prof-")) : undefined
-const cleanup = async (): Promise<void> => {
-  await stopAll()
-  Fs.rmSync(dir, { recursive: true, force: true })
-}
-process.once("SIGINT", () => {
-  void cleanup().finally(() => process.exit(130))
-})
-
-try {
-  await main(dir, profileDir)
-} catch (e) {
-  process.stderr.write(`ipc-rtt: ${e instanceof Error ? e.message : String(e)}\n`)
-  process.exitCode = 1
-} finally {
-  await cleanup()
-  // The servers write their profiles as they exit, so this is known only after cleanup.
-  if (profileDir !== undefined) process.stderr.write(`ipc-rtt: cpu profiles in ${profileDir}: ${Fs.readdirSync(profileDir).join(", ")}\n`)
-}
+await run("ipc-rtt", cpuProf, main)

@@ -19,11 +19,10 @@
  * round of each kept, so a noisy 2-core machine hurts both alike.
  */
 import * as Fs from "node:fs"
-import * as Os from "node:os"
 import * as Path from "node:path"
 import { Connection } from "../src/client/Connection.ts"
 import { machine, perSecond, table, us } from "./support/report.ts"
-import { flag, root, start, stopAll } from "./support/servers.ts"
+import { flag, root, run, start } from "./support/servers.ts"
 
 // ---------------------------------------------------------------------------------------------
 // Settings
@@ -249,25 +248,4 @@ const main = async (dir: string, profileDir: string | undefined): Promise<void> 
   }
 }
 
-const dir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "agentos-bench-ipc-"))
-// Kept after the run, unlike the sockets' directory: the profiles are the point of --cpu-prof.
-const profileDir = cpuProf ? Fs.mkdtempSync(Path.join(Os.tmpdir(), "agentos-bench-ipc-prof-")) : undefined
-const cleanup = async (): Promise<void> => {
-  // Stopping the kernel stops any agent still running and removes its cgroups.
-  await stopAll()
-  Fs.rmSync(dir, { recursive: true, force: true })
-}
-process.once("SIGINT", () => {
-  void cleanup().finally(() => process.exit(130))
-})
-
-try {
-  await main(dir, profileDir)
-} catch (e) {
-  process.stderr.write(`ipc: ${e instanceof Error ? e.message : String(e)}\n`)
-  process.exitCode = 1
-} finally {
-  await cleanup()
-  // The servers write their profiles as they exit, so this is known only after cleanup.
-  if (profileDir !== undefined) process.stderr.write(`ipc: cpu profiles in ${profileDir}: ${Fs.readdirSync(profileDir).join(", ")}\n`)
-}
+await run("ipc", cpuProf, main)

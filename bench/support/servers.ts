@@ -4,6 +4,9 @@
  * every one still running stopped at the end, even after a failure.
  */
 import * as ChildProcess from "node:child_process"
+import * as Fs from "node:fs"
+import * as Os from "node:os"
+import * as Path from "node:path"
 import { fileURLToPath } from "node:url"
 
 const READY_TIMEOUT_MS = 15_000
@@ -83,3 +86,36 @@ export const stop = (child: ChildProcess.ChildProcess): Promise<void> => {
 
 /** Stops every server still running. */
 export const stopAll = (): Promise<void> => Promise.all([...children].map(stop)).then(() => undefined)
+
+/**
+ * Runs a benchmark's `main` with a fresh temporary directory (and, with `--cpu-prof`, a profile
+ * directory kept afterwards), then stops every server and removes the directory — on failure
+ * and on SIGINT too. A failure is one line on stderr and exit code 1.
+ */
+export const run = async (
+  name: string,
+  cpuProf: boolean,
+  main: (dir: string, profileDir: string | undefined) => Promise<void>
+): Promise<void> => {
+  const dir = Fs.mkdtempSync(Path.join(Os.tmpdir(), `agentos-bench-${name}-`))
+  // Kept after the run, unlike the sockets' directory: the profiles are the point of --cpu-prof.
+  const profileDir = cpuProf ? Fs.mkdtempSync(Path.join(Os.tmpdir(), `agentos-bench-${name}-prof-`)) : undefined
+  const cleanup = async (): Promise<void> => {
+    // Stopping a kernel stops any agent still running and removes its cgroups.
+    await stopAll()
+    Fs.rmSync(dir, { recursive: true, force: true })
+  }
+  process.once("SIGINT", () => {
+    void cleanup().finally(() => process.exit(130))
+  })
+  try {
+    await main(dir, profileDir)
+  } catch (e) {
+    process.stderr.write(`${name}: ${e instanceof Error ? e.message : String(e)}\n`)
+    process.exitCode = 1
+  } finally {
+    await cleanup()
+    // The servers write their profiles as they exit, so this is known only after cleanup.
+    if (profileDir !== undefined) process.stderr.write(`${name}: cpu profiles in ${profileDir}: ${Fs.readdirSync(profileDir).join(", ")}\n`)
+  }
+}

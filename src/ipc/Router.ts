@@ -85,8 +85,7 @@ export class Router extends Context.Service<Router, {
     let nextMsgId = 1
 
     const limitsOf = (name: string): Mailbox.Limits => {
-      const agent = agents.list().find((a) => a.name === name)
-      const own = agent?.spec.mailbox
+      const own = agents.byName(name)?.spec.mailbox
       return { maxMessages: own?.maxMessages ?? Mailbox.defaults.maxMessages, maxBytes: own?.maxBytes ?? Mailbox.defaults.maxBytes }
     }
 
@@ -103,9 +102,8 @@ export class Router extends Context.Service<Router, {
 
     const reachable = (name: string): boolean => {
       if (clients.has(name)) return true
-      for (const agent of agents.list()) {
-        if (agent.name === name && (agent.status === "starting" || agent.status === "running" || agent.status === "stopping")) return true
-      }
+      const agent = agents.byName(name)
+      if (agent !== undefined && (agent.status === "starting" || agent.status === "running" || agent.status === "stopping")) return true
       const node = findAgentNode(supervision.tree(), name)
       return node !== undefined && comingBack.has(node.state)
     }

@@ -38,7 +38,7 @@ export interface OutputLine {
 }
 
 /** Keeps the newest lines of an agent's output. */
-export const record = (agent: Agent, line: OutputLine): void => {
+const record = (agent: Agent, line: OutputLine): void => {
   agent.output.push(line)
   if (agent.output.length > OUTPUT_LINES) agent.output.shift()
 }
@@ -100,6 +100,10 @@ export class Agents extends Context.Service<Agents, {
   readonly spawn: (args: AgentSpec.SpawnArgs, options?: SpawnOptions) =>
     Effect.Effect<Agent, KernelError.KernelError, Kernel>
   readonly find: (target: string) => Effect.Effect<Agent, KernelError.NotFound>
+  /** The newest agent of a name (its current or last incarnation), at once. */
+  readonly byName: (name: string) => Agent | undefined
+  /** A line an agent produced: kept with its last lines and published on Events' output stream. */
+  readonly output: (agent: Agent, stream: OutputLine["stream"], line: string, time: number) => void
   readonly kill: (target: string, signal?: number) => Effect.Effect<Agent, KernelError.KernelError>
   readonly wait: (target: string, timeoutMs?: number) => Effect.Effect<ExitReason.ExitReason, KernelError.KernelError>
   readonly list: () => ReadonlyArray<Agent>
@@ -124,7 +128,9 @@ export class Agents extends Context.Service<Agents, {
     // Incarnations stop in parallel at shutdown; each one's scope stops its sandbox.
     const agentsScope = yield* Scope.fork(yield* Scope.Scope, "parallel")
 
-    const byName = (name: string) => [...table.values()].find((a) => a.name === name)
+    // The newest agent of each name: SEND looks names up on every message.
+    const named = new Map<string, Agent>()
+    const byName = (name: string) => named.get(name)
     const find = (target: string) =>
       Effect.suspend(() => {
         const agent = table.get(target) ?? byName(target)
@@ -215,6 +221,11 @@ export class Agents extends Context.Service<Agents, {
         yield* Scope.close(scope, Exit.void)
       })
 
+    const output = (agent: Agent, stream: OutputLine["stream"], line: string, time: number) => {
+      record(agent, { stream, line, time })
+      events.publishOutput({ type: "agentos.agent.output", id: agent.id, name: agent.name, incarnation: agent.restarts, stream, line, time })
+    }
+
     const spawn = (args: AgentSpec.SpawnArgs, options: SpawnOptions = {}) =>
       Effect.gen(function* () {
         const existing = byName(args.name)
@@ -249,6 +260,7 @@ export class Agents extends Context.Service<Agents, {
           ended: yield* Deferred.make<ExitReason.ExitReason>()
         }
         table.set(agent.id, agent)
+        named.set(agent.name, agent)
         const scope = yield* Scope.fork(agentsScope, "sequential")
         const failed = (step: string, message: string) =>
           Effect.gen(function* () {
@@ -289,11 +301,7 @@ export class Agents extends Context.Service<Agents, {
         agent.launched = launched
         agent.pid = launched.pid
         agent.status = "running"
-        launched.onOutput((stream, line) => {
-          const time = Date.now()
-          record(agent, { stream, line, time })
-          events.publishOutput({ type: "agentos.agent.output", id: agent.id, name: agent.name, incarnation: agent.restarts, stream, line, time })
-        })
+        launched.onOutput((stream, line) => output(agent, stream, line, Date.now()))
         yield* events.publish({ type: "agentos.agent.started", id: agent.id, name: agent.name, pid: launched.pid, time: agent.startedAt })
         yield* launched.ended.pipe(
           Effect.flatMap((ended) => onEnded(agent, scope, ended)),
@@ -335,6 +343,6 @@ export class Agents extends Context.Service<Agents, {
         return result.value
       })
 
-    return Agents.of({ spawn, find, kill, wait, list: () => [...table.values()] })
+    return Agents.of({ spawn, find, byName, output, kill, wait, list: () => [...table.values()] })
   }))
 }

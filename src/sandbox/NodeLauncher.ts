@@ -64,7 +64,8 @@ const signalSafely = (pid: number, signal: NodeJS.Signals | number) => {
   } catch {}
 }
 
-const maxEarlyLines = 4096
+/** Lines kept for a listener that has not come yet. */
+const MAX_EARLY_LINES = 4096
 
 /** How long closing an incarnation waits for its launcher to finish cleaning up and exit. */
 const LAUNCHER_EXIT_MS = 3000
@@ -93,7 +94,7 @@ const spawn = (spec: LaunchSpec.LaunchSpec, agentFd: number) =>
     let early: Array<[Stream, string]> | undefined = []
     const emit = (stream: Stream, line: string) => {
       if (early === undefined) outputListeners.forEach((l) => l(stream, line))
-      else if (early.length < maxEarlyLines) early.push([stream, line])
+      else if (early.length < MAX_EARLY_LINES) early.push([stream, line])
     }
     let isolation: LaunchStatus.Isolation = { _tag: "isolation", namespaces: [], cgroup: "none", seccomp: false, userns: false }
     let sawEnded = false

@@ -1,7 +1,7 @@
 /**
  * HELLO (0x02): the first request on a connection. The client states the protocol version it
- * speaks and, optionally, a name (a client's mailbox, while it is connected); the kernel answers who the caller is, who the kernel is and
- * the connection's limits.
+ * speaks and, optionally, a name (a client's mailbox, while it is connected); the kernel
+ * answers who the caller is, who the kernel is and the connection's limits.
  */
 import { Effect, Schema } from "effect"
 import { Router } from "../../ipc/Router.ts"

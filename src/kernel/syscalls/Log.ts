@@ -4,8 +4,7 @@
  */
 import { Clock, Effect, Schema } from "effect"
 import { Op } from "../../protocol/Op.ts"
-import * as Agents from "../Agents.ts"
-import { Events } from "../Events.ts"
+import { Agents } from "../Agents.ts"
 import * as Syscall from "../Syscall.ts"
 
 const decode = Syscall.decodeArgs(Schema.Struct({
@@ -23,12 +22,8 @@ export const Log = Syscall.make(Op.LOG, (args, caller) =>
       yield* Effect.logInfo(`[${caller.name ?? `session ${caller.sessionId}`}] ${line}`)
       return {}
     }
-    const agent = yield* (yield* Agents.Agents).find(caller.agent.id).pipe(Effect.option)
-    if (agent._tag === "Some") {
-      const time = yield* Clock.currentTimeMillis
-      Agents.record(agent.value, { stream: "log", line, time })
-      const { id, name, restarts } = agent.value
-      ;(yield* Events).publishOutput({ type: "agentos.agent.output", id, name, incarnation: restarts, stream: "log", line, time })
-    }
+    const agents = yield* Agents
+    const agent = yield* agents.find(caller.agent.id).pipe(Effect.option)
+    if (agent._tag === "Some") agents.output(agent.value, "log", line, yield* Clock.currentTimeMillis)
     return {}
   }))
