@@ -318,7 +318,9 @@ export class Agents extends Context.Service<Agents, {
           return yield* new KernelError.NotFound({ message: `kill ${agent.name}: it is not running (${agent.status})` })
         }
         const sig = signal ?? 15
-        agent.requestedSignal = sig
+        // The first request is what was asked for: a SIGKILL that follows a SIGTERM at its
+        // deadline does not turn an asked-for stop into a kill.
+        agent.requestedSignal ??= sig
         if (sig === 15) {
           agent.status = "stopping"
           launched.stop()

@@ -13,7 +13,7 @@ export type ExitReason =
   | { readonly _tag: "killed"; readonly signal: number }
   | { readonly _tag: "oom"; readonly signal: number }
   | { readonly _tag: "pids_limit"; readonly code: number; readonly signal: number }
-  | { readonly _tag: "killed_on_request"; readonly signal: number }
+  | { readonly _tag: "killed_on_request"; readonly signal: number; readonly requested: number }
   | { readonly _tag: "failed_to_start"; readonly step: string; readonly message: string }
 
 /** Classifies an `ended` record; `requested` is the signal the kernel sent, if any. @category constructors */
@@ -23,14 +23,20 @@ export const fromEnded = (ended: Ended, requested: number | undefined): ExitReas
   if (ended.pidsLimit && (ended.signal !== 0 || ended.code !== 0)) {
     return { _tag: "pids_limit", code: ended.code, signal: ended.signal }
   }
-  if (requested !== undefined && ended.signal !== 0) return { _tag: "killed_on_request", signal: ended.signal }
+  if (requested !== undefined && ended.signal !== 0) return { _tag: "killed_on_request", signal: ended.signal, requested }
   if (ended.signal !== 0) return { _tag: "killed", signal: ended.signal }
   return { _tag: "exited", code: ended.code }
 }
 
-/** A normal end: exit code 0, or stopped because the kernel asked. @category guards */
+/**
+ * A normal end: exit code 0, or stopped because the kernel was asked to stop it. A stop asked
+ * with SIGKILL is not: it is OTP's `exit(Pid, kill)`, whose reason `killed` is abnormal, so a
+ * transient agent killed that way is restarted. A SIGTERM that had to be followed by SIGKILL
+ * at the deadline is still the stop that was asked for (`shutdown`, normal).
+ * @category guards
+ */
 export const isNormal = (reason: ExitReason): boolean =>
-  (reason._tag === "exited" && reason.code === 0) || reason._tag === "killed_on_request"
+  (reason._tag === "exited" && reason.code === 0) || (reason._tag === "killed_on_request" && reason.requested !== 9)
 
 const signalNames = new Map<number, string>(Object.entries(Os.constants.signals).map(([name, n]) => [n, name]))
 

@@ -91,6 +91,32 @@ describe("supervision end to end", () => {
     expect(processAlive(pid)).toBe(false)
   })
 
+  it("transient_kill: a transient agent KILLed with SIGKILL ended abnormally (OTP's `killed`) and is restarted; one stopped with SIGTERM is not", async () => {
+    const { c, pushes } = await boot(supervisor("root", {
+      children: [
+        agent("killed", { run: "sh", args: ["-c", "echo up; while :; do sleep 1; done"], restart: "transient" }),
+        agent("stopped", { run: "sh", args: ["-c", "echo up; while :; do sleep 1; done"], restart: "transient" })
+      ]
+    }))
+    await push(pushes, "agentos.child.started", "init/root/killed")
+    await push(pushes, "agentos.child.started", "init/root/stopped")
+    const killedPid = (await nodeAt(c, "init/root/killed"))!.pid!
+    expect(await c.call(Op.KILL, { name: "killed", signal: "SIGKILL" })).toMatchObject({ killed: true })
+    await push(pushes, "agentos.child.restarting", "init/root/killed")
+    await push(pushes, "agentos.child.started", "init/root/killed", 2)
+    const restarted = (await nodeAt(c, "init/root/killed"))!
+    expect(restarted).toMatchObject({ state: "running", restarts: 1 })
+    expect(restarted.pid).not.toBe(killedPid)
+
+    expect(await c.call(Op.KILL, { name: "stopped", signal: "SIGTERM" })).toMatchObject({ killed: true })
+    await push(pushes, "agentos.child.exited", "init/root/stopped")
+    expect(await c.call(Op.WAIT, { name: "stopped", timeoutMs: 20_000 })).toMatchObject({ reason: "killed_on_request", signal: "SIGTERM" })
+    // The supervisor decides as it learns of the end: a restart would be under way by now.
+    const node = await nodeAt(c, "init/root/stopped")
+    expect(node).toMatchObject({ state: "exited", restarts: 0 })
+    expect(pushes.filter((p) => p.offender === "init/root/stopped" && p.type === "agentos.child.restarting")).toEqual([])
+  })
+
   it("permanent_abnormal: a crashing agent is restarted one_for_one with a new pid; SUBSCRIBE pushes each step", async () => {
     const { c, pushes } = await boot(supervisor("root", {
       intensity: { maxRestarts: 10, withinMs: 60_000 },
