@@ -2,6 +2,7 @@
 import { Console, Effect, Option } from "effect"
 import { Command, Flag } from "effect/cli"
 import * as Daemon from "../kernel/Daemon.ts"
+import * as Provider from "../llm/Provider.ts"
 import { parseUidList } from "../kernel/KernelConfig.ts"
 import * as Shared from "./shared.ts"
 
@@ -26,6 +27,12 @@ export const kernel = Command.make("kernel", {
         allowUids,
         ...Option.match(maxInFlight, { onNone: () => ({}), onSome: (n) => ({ maxInFlight: n }) })
       },
-      (settings) => Console.log(`agentos kernel ${settings.kernelId} listening on ${settings.socketPath} (pid ${process.pid})`)
+      (settings) =>
+        Effect.gen(function* () {
+          yield* Console.log(`agentos kernel ${settings.kernelId} listening on ${settings.socketPath} (pid ${process.pid})`)
+          // The kernel has already built its provider from the same environment: this cannot fail here.
+          const provider = yield* Provider.fromEnv().pipe(Effect.option)
+          if (provider._tag === "Some") yield* Console.log(`llm: ${Provider.describe(provider.value)}`)
+        })
     )
   })).pipe(Command.withDescription("Run the kernel in the foreground"))

@@ -20,6 +20,15 @@ const startKernel = async () => {
   return Cli.startKernel(dir.path, cleanups)
 }
 
+/** Waits until a condition holds, polling: a line printed just after the one awaited. */
+const waitFor = async (ok: () => boolean, timeoutMs = 10_000) => {
+  const deadline = Date.now() + timeoutMs
+  while (!ok()) {
+    if (Date.now() > deadline) throw new Error("condition not met in time")
+    await new Promise((resolve) => setTimeout(resolve, 20))
+  }
+}
+
 describe("agentos", () => {
   it("--version prints the version; --help lists the commands", async () => {
     const version = await Cli.run(["--version"])
@@ -33,6 +42,8 @@ describe("agentos", () => {
   it("kernel, ping and ps work together; SIGTERM shuts down cleanly with exit 0", async () => {
     const k = await startKernel()
     expect(k.stdout()).toMatch(/agentos kernel k[0-9a-f]{8} listening on .*kernel\.sock \(pid \d+\)/)
+    // Which model agents' THINKs go to, never a key: the offline one when nothing is configured.
+    await waitFor(() => /^llm: offline model/m.test(k.stdout()))
 
     const ping = await Cli.run(["ping", "--socket", k.socket, "--count", "3"])
     expect(ping.code).toBe(0)
