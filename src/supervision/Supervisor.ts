@@ -235,6 +235,25 @@ export const start = (spec: ResolvedSupervisor, path: string, context: Context):
         return { pid: agent.pid, stop, scope: incScope, supervisor: null, agentId: agent.id } satisfies Running
       })
 
+    /**
+     * OTP's shutdown for a supervisor child: `infinity` waits for its whole subtree to stop in
+     * order; a number of ms is its deadline, past which every agent still running below it is
+     * SIGKILLed (OTP's `exit(Child, kill)` takes the linked subtree down), then its stop ends.
+     */
+    const stopSupervisor = (handle: Handle, spec: ResolvedSupervisor): Effect.Effect<void> => {
+      if (spec.shutdown === "infinity") return handle.stop
+      const below = (parent: string | null) => parent !== null && (parent === handle.path || parent.startsWith(`${handle.path}/`))
+      const killSubtree = Effect.forEach(
+        agents.list().filter((a) => below(a.parent) && (a.status === "running" || a.status === "stopping")),
+        (a) => agents.kill(a.id, 9).pipe(Effect.ignore),
+        { discard: true }
+      )
+      return handle.stop.pipe(
+        Effect.timeoutOption(spec.shutdown),
+        Effect.flatMap((done) => done._tag === "Some" ? Effect.void : Effect.andThen(Effect.suspend(() => killSubtree), handle.stop))
+      )
+    }
+
     const startChild = (child: Child) =>
       Effect.gen(function* () {
         const incarnation = ++child.incarnation
@@ -255,7 +274,7 @@ export const start = (spec: ResolvedSupervisor, path: string, context: Context):
                     Effect.forkIn(incScope)
                   )
                 ),
-                Effect.map((handle): Running => ({ pid: null, stop: handle.stop, scope: incScope, supervisor: handle, agentId: null }))
+                Effect.map((handle): Running => ({ pid: null, stop: stopSupervisor(handle, spec), scope: incScope, supervisor: handle, agentId: null }))
               )
             case "service":
               return Effect.gen(function* () {

@@ -91,6 +91,23 @@ describe("supervision end to end", () => {
     expect(processAlive(pid)).toBe(false)
   })
 
+  it("sup_stop_timeout of a supervisor child: past its numeric shutdown, the agents still running below it are SIGKILLed", async () => {
+    const stubborn = (name: string) =>
+      agent(name, { run: "sh", args: ["-c", "trap '' TERM; echo ready; while :; do sleep 1; done"], shutdown: 10_000 })
+    const { k, c } = await boot(supervisor("root", {
+      children: [supervisor("inner", { shutdown: 300, children: [stubborn("s1"), stubborn("s2")] })]
+    }))
+    await outputOf(k, "s1", "ready")
+    await outputOf(k, "s2", "ready")
+    const pids = [(await nodeAt(c, "init/root/inner/s1"))!.pid!, (await nodeAt(c, "init/root/inner/s2"))!.pid!]
+    // Each agent alone would be waited on for 10 s: the call's 6 s limit holds only if the
+    // supervisor's 300 ms deadline is kept for the whole subtree.
+    expect(await c.call(Op.CHILD, { supervisor: "init/root", action: "terminate", name: "inner" }, { timeoutMs: 6000 }))
+      .toMatchObject({ state: "exited", reason: "shutdown" })
+    for (const pid of pids) expect(processAlive(pid)).toBe(false)
+    expect(await c.call(Op.WAIT, { name: "s1", timeoutMs: 1000 })).toMatchObject({ signal: "SIGKILL" })
+  })
+
   it("transient_kill: a transient agent KILLed with SIGKILL ended abnormally (OTP's `killed`) and is restarted; one stopped with SIGTERM is not", async () => {
     const { c, pushes } = await boot(supervisor("root", {
       children: [
