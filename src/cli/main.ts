@@ -12,13 +12,16 @@ import { boot } from "./boot.ts"
 import { doctor } from "./doctor.ts"
 import { kernel } from "./kernel.ts"
 import { llm } from "./llm.ts"
+import { logs } from "./logs.ts"
+import { metrics } from "./metrics.ts"
 import { ping } from "./ping.ts"
 import { ps } from "./ps.ts"
+import { top } from "./top.ts"
 import { tree } from "./tree.ts"
 
 const agentos = Command.make("agentos").pipe(
   Command.withDescription("AgentOS: an operating-system kernel for AI agents"),
-  Command.withSubcommands([boot, kernel, ping, ps, llm, tree, doctor])
+  Command.withSubcommands([boot, kernel, ping, ps, top, logs, llm, metrics, tree, doctor])
 )
 
 const usageErrors = new Set([

@@ -7,15 +7,9 @@ import { Console, Effect } from "effect"
 import { Command, Flag } from "effect/cli"
 import type { AgentInfo } from "../client/Calls.ts"
 import { Client } from "../client/Client.ts"
+import * as Units from "../observe/Units.ts"
 import type { TreeNode } from "../supervision/Supervisor.ts"
 import * as Shared from "./shared.ts"
-
-const duration = (ms: unknown): string => {
-  if (typeof ms !== "number") return "-"
-  const s = Math.floor(ms / 1000)
-  return s < 60 ? `${s}s` : s < 3600 ? `${Math.floor(s / 60)}m${s % 60}s` : `${Math.floor(s / 3600)}h${Math.floor((s % 3600) / 60)}m`
-}
-const bytes = (n: unknown): string => (typeof n !== "number" ? "-" : n < 1024 * 1024 ? `${Math.round(n / 1024)}K` : `${(n / 1024 / 1024).toFixed(1)}M`)
 
 const header = ["NAME", "KIND", "STATE", "PID", "RESTARTS", "UPTIME", "MEMORY", "REASON"]
 
@@ -31,8 +25,8 @@ const agentCells = (name: string, kind: string, state: string, row: AgentInfo | 
   state,
   row?.pid == null ? "-" : String(row.pid),
   String(restarts),
-  row === undefined ? "-" : duration(row.uptimeMs),
-  row === undefined ? "-" : bytes(row.memoryBytes),
+  row === undefined ? "-" : Units.duration(row.uptimeMs),
+  row === undefined ? "-" : Units.bytes(row.memoryBytes),
   typeof reason === "string" && state !== "running" ? reason : ""
 ]
 

@@ -37,6 +37,10 @@ export interface AgentInfo {
   readonly pid: number | null
   readonly status: string
   readonly restarts: number
+  /** Its cgroup's memory limit (memory.max); null when unlimited, or once it has ended. */
+  readonly memoryLimitBytes: number | null
+  /** Its mailbox: messages waiting, and received but not acked; null before anything is sent to it or received by it. */
+  readonly mailbox?: { readonly depth: number; readonly inFlight: number } | null
   readonly [field: string]: unknown
 }
 

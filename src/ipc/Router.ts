@@ -29,6 +29,12 @@ export interface Received {
   readonly redelivered: boolean
 }
 
+/** A mailbox's figures as LIST shows them: messages waiting, and received but not yet acked. @category models */
+export interface MailboxFigures {
+  readonly depth: number
+  readonly inFlight: number
+}
+
 /** One mailbox's figures, for STAT and metrics. @category models */
 export interface MailboxStats {
   readonly name: string
@@ -73,6 +79,10 @@ export class Router extends Context.Service<Router, {
   readonly registerClient: (name: string, onClose: (f: () => void) => void) => void
   /** Every mailbox's figures. */
   readonly stats: () => ReadonlyArray<MailboxStats>
+  /** One name's mailbox figures, or null when it has none (no SEND to it or RECV by it yet, or dropped). */
+  readonly mailbox: (name: string) => MailboxFigures | null
+  /** Messages SEND has put in a mailbox since the kernel started (a redelivery is not a new one). */
+  readonly routed: () => number
 }>()("agentos/ipc/Router") {
   /** @category layers */
   static readonly layer = Layer.effect(Router, Effect.gen(function* () {
@@ -83,6 +93,7 @@ export class Router extends Context.Service<Router, {
     // A session registers its close hook once per mailbox it receives from.
     const watched = new Set<string>()
     let nextMsgId = 1
+    let routed = 0
 
     const limitsOf = (name: string): Mailbox.Limits => {
       const own = agents.byName(name)?.spec.mailbox
@@ -157,7 +168,10 @@ export class Router extends Context.Service<Router, {
         const mailbox = mailboxOf(to)
         const message: Mailbox.Message = { msgId: nextMsgId++, from, payload, bytes, redelivered: false }
         // Decided synchronously, so SENDs take effect in the order they arrive (FIFO per sender).
-        if (mailbox.offer(message) !== "full") return Effect.succeed({ msgId: message.msgId })
+        if (mailbox.offer(message) !== "full") {
+          routed++
+          return Effect.succeed({ msgId: message.msgId })
+        }
         if (nowait) {
           return Effect.fail(new KernelError.TryAgain({
             message: `send to ${to}: its mailbox is full (${mailbox.usage.messages} messages, ${mailbox.usage.bytes} bytes held)`
@@ -166,7 +180,10 @@ export class Router extends Context.Service<Router, {
         return Effect.callback<{ readonly msgId: number }, KernelError.KernelError>((resume) => {
           const withdraw = mailbox.block({
             message,
-            admitted: () => resume(Effect.succeed({ msgId: message.msgId })),
+            admitted: () => {
+              routed++
+              resume(Effect.succeed({ msgId: message.msgId }))
+            },
             refused: () => resume(Effect.fail(unreachable(to)))
           })
           return Effect.sync(withdraw)
@@ -211,6 +228,11 @@ export class Router extends Context.Service<Router, {
     const stats = () =>
       [...mailboxes].map(([name, m]) => ({ name, depth: m.depth, unacked: m.unacked, bytes: m.usage.bytes, blockedSenders: m.blockedSenders }))
 
-    return Router.of({ send, recv, ack, registerClient, stats })
+    const mailbox = (name: string): MailboxFigures | null => {
+      const m = mailboxes.get(name)
+      return m === undefined ? null : { depth: m.depth, inFlight: m.unacked }
+    }
+
+    return Router.of({ send, recv, ack, registerClient, stats, mailbox, routed: () => routed })
   }))
 }

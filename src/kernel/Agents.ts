@@ -15,6 +15,7 @@ import { Launcher, type Launched } from "../sandbox/Launcher.ts"
 import * as LaunchSpec from "../sandbox/LaunchSpec.ts"
 import type { Ended } from "../sandbox/LaunchStatus.ts"
 import { UidRange } from "../sandbox/UidRange.ts"
+import { AgentLogs } from "../observe/AgentLogs.ts"
 import * as AgentSpec from "./AgentSpec.ts"
 import * as Capabilities from "./Capabilities.ts"
 import { Events } from "./Events.ts"
@@ -27,20 +28,11 @@ import { Sessions } from "./Sessions.ts"
 /** An agent's state as LIST shows it. @category models */
 export type Status = "starting" | "running" | "stopping" | "exited" | "failed"
 
-/** Lines of output kept per agent, newest last. */
-const OUTPUT_LINES = 200
-
 /** A line an agent produced. @category models */
 export interface OutputLine {
   readonly stream: "stdout" | "stderr" | "log"
   readonly line: string
   readonly time: number
-}
-
-/** Keeps the newest lines of an agent's output. */
-const record = (agent: Agent, line: OutputLine): void => {
-  agent.output.push(line)
-  if (agent.output.length > OUTPUT_LINES) agent.output.shift()
 }
 
 /** One agent of the process table. @category models */
@@ -61,8 +53,8 @@ export interface Agent {
   requestedSignal: number | undefined
   /** When it last sent HEARTBEAT (the watchdog's input). */
   lastHeartbeat: number | null
-  /** Its last lines: stdout, stderr, and LOG records. */
-  readonly output: Array<OutputLine>
+  /** Its last lines (stdout, stderr, LOG records): this incarnation's, as its name's log still holds them. */
+  readonly output: ReadonlyArray<OutputLine>
   readonly ended: Deferred.Deferred<ExitReason.ExitReason>
 }
 
@@ -80,6 +72,8 @@ export const row = (agent: Agent, now: number) => {
     parent: agent.parent,
     uptimeMs: agent.endedAt === null ? now - agent.startedAt : agent.endedAt - agent.startedAt,
     memoryBytes: stats?.memoryBytes ?? null,
+    // Its cgroup's memory.max (null when unlimited, or once it has ended): `agentos top`'s MEM/LIMIT.
+    memoryLimitBytes: stats?.memoryLimitBytes ?? null,
     cpuUs: stats?.cpuUsageUs ?? agent.final?.cpuUs ?? null,
     reason: agent.reason === null ? null : ExitReason.describe(agent.reason)
   }
@@ -102,7 +96,7 @@ export class Agents extends Context.Service<Agents, {
   readonly find: (target: string) => Effect.Effect<Agent, KernelError.NotFound>
   /** The newest agent of a name (its current or last incarnation), at once. */
   readonly byName: (name: string) => Agent | undefined
-  /** A line an agent produced: kept with its last lines and published on Events' output stream. */
+  /** A line an agent produced: into its name's log (AgentLogs), which publishes it on Events' output stream. */
   readonly output: (agent: Agent, stream: OutputLine["stream"], line: string, time: number) => void
   readonly kill: (target: string, signal?: number) => Effect.Effect<Agent, KernelError.KernelError>
   readonly wait: (target: string, timeoutMs?: number) => Effect.Effect<ExitReason.ExitReason, KernelError.KernelError>
@@ -114,6 +108,7 @@ export class Agents extends Context.Service<Agents, {
     const launcher = yield* Launcher
     const sessions = yield* Sessions
     const events = yield* Events
+    const logs = yield* AgentLogs
     const uids = new UidRange(config.uidRange.first, config.uidRange.last)
     const table = new Map<string, Agent>()
     // An agent keeps its uid across restarts (its work directory's files stay its own), as a
@@ -221,10 +216,9 @@ export class Agents extends Context.Service<Agents, {
         yield* Scope.close(scope, Exit.void)
       })
 
-    const output = (agent: Agent, stream: OutputLine["stream"], line: string, time: number) => {
-      record(agent, { stream, line, time })
-      events.publishOutput({ type: "agentos.agent.output", id: agent.id, name: agent.name, incarnation: agent.restarts, stream, line, time })
-    }
+    // Returns AgentLogs' verdict: 0 when kept, else when the name's rate limit takes lines again.
+    const output = (agent: Agent, stream: OutputLine["stream"], line: string, time: number) =>
+      logs.append({ time, name: agent.name, id: agent.id, incarnation: agent.restarts, stream, line })
 
     const spawn = (args: AgentSpec.SpawnArgs, options: SpawnOptions = {}) =>
       Effect.gen(function* () {
@@ -256,7 +250,9 @@ export class Agents extends Context.Service<Agents, {
           launched: null,
           requestedSignal: undefined,
           lastHeartbeat: null,
-          output: [],
+          get output() {
+            return logs.tail(this.name).filter((entry) => entry.id === this.id)
+          },
           ended: yield* Deferred.make<ExitReason.ExitReason>()
         }
         table.set(agent.id, agent)
@@ -301,7 +297,17 @@ export class Agents extends Context.Service<Agents, {
         agent.launched = launched
         agent.pid = launched.pid
         agent.status = "running"
-        launched.onOutput((stream, line) => output(agent, stream, line, Date.now()))
+        launched.onOutput((stream, line) => {
+          const now = Date.now()
+          const resumeAt = output(agent, stream, line, now)
+          // Past its rate limit, the kernel stops reading the agent's pipes until the window
+          // ends rather than reading (and dropping) as fast as it writes: a `yes` flood would
+          // otherwise keep a core of the kernel splitting lines only to count them, and every
+          // other client would wait behind it (bench/logs.ts measures both). The agent blocks on
+          // a full pipe, which harms only itself; it is still killable, and its LOG and IPC are
+          // not on these pipes.
+          if (resumeAt > 0 && config.logs.pauseFlooding) launched.pauseOutput(resumeAt - now)
+        })
         yield* events.publish({ type: "agentos.agent.started", id: agent.id, name: agent.name, pid: launched.pid, time: agent.startedAt })
         yield* launched.ended.pipe(
           Effect.flatMap((ended) => onEnded(agent, scope, ended)),

@@ -6,6 +6,9 @@
  */
 import { Effect, Layer } from "effect"
 import * as NodeLauncher from "../sandbox/NodeLauncher.ts"
+import { AgentLogs } from "../observe/AgentLogs.ts"
+import { KernelMetrics } from "../observe/KernelMetrics.ts"
+import * as Telemetry from "../observe/Telemetry.ts"
 import { Agents } from "./Agents.ts"
 import { Events } from "./Events.ts"
 import type { ProviderConfigError } from "../llm/Provider.ts"
@@ -29,15 +32,21 @@ export const layer = (
   extraSyscalls: ReadonlyArray<Syscall> = [],
   llm: Layer.Layer<LlmScheduler, ProviderConfigError> = LlmScheduler.layerFromEnv()
 ) => {
-  // The scheduler outlives the sessions: their THINKs are interrupted before it goes.
-  const config = Layer.merge(KernelConfig.layer(options), llm)
+  // The scheduler outlives the sessions: their THINKs are interrupted before it goes. Telemetry
+  // (the kernel's metric registry; the OTLP exporters when OTEL_EXPORTER_OTLP_ENDPOINT is set)
+  // outlives everything above it, so its last flush sees the whole life of the kernel.
+  const config = Telemetry.layerFromEnv().pipe(Layer.provideMerge(Layer.merge(KernelConfig.layer(options), llm)))
   // Built in this order, torn down in reverse: the server stops accepting first, then the
   // agents are stopped, then the sessions drain, then the rest goes.
   const sessions = Sessions.layer.pipe(Layer.provideMerge(config))
-  const agents = Agents.layer.pipe(Layer.provideMerge(Layer.mergeAll(sessions, Events.layer, NodeLauncher.layer)))
+  // Agents' logs come before the agents (every line they print goes through them) and close
+  // after them, flushing their files once the agents have stopped.
+  const logs = AgentLogs.layer.pipe(Layer.provideMerge(Layer.merge(sessions, Events.layer)))
+  const agents = Agents.layer.pipe(Layer.provideMerge(Layer.mergeAll(logs, NodeLauncher.layer)))
   const supervision = Supervision.layer.pipe(Layer.provideMerge(agents))
   const router = Router.layer.pipe(Layer.provideMerge(supervision))
-  const kernel = Kernel.layerWith(extraSyscalls).pipe(Layer.provideMerge(router))
+  const metrics = KernelMetrics.layer.pipe(Layer.provideMerge(router))
+  const kernel = Kernel.layerWith(extraSyscalls).pipe(Layer.provideMerge(metrics))
   // PID 1 starts once the kernel can spawn; it is stopped (its tree leaves first) before the
   // agents' last-resort cleanup, and after the server stops accepting.
   const init = Layer.effectDiscard(Effect.gen(function* () {

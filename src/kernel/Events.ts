@@ -65,12 +65,14 @@ export type LifecycleEvent = AgentStarted | AgentExited | AgentFailed | Supervis
 
 /**
  * A line an agent produced (stdout, stderr, or a LOG record), with its incarnation (restart
- * count). Not a lifecycle event: it has its own bounded stream, so a flooding agent can neither
- * grow the kernel nor crowd lifecycle events out of SUBSCRIBE.
+ * count) and its number in its name's log (AgentLogs' `seq`). Not a lifecycle event: it has its
+ * own bounded stream, so a flooding agent can neither grow the kernel nor crowd lifecycle events
+ * out of SUBSCRIBE.
  * @category models
  */
 export interface AgentOutput {
   readonly type: "agentos.agent.output"
+  readonly seq: number
   readonly id: string
   readonly name: string
   readonly incarnation: number

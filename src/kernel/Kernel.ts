@@ -6,6 +6,8 @@
 import { Context, Effect, Layer } from "effect"
 import type { Request } from "../protocol/Message.ts"
 import * as Op from "../protocol/Op.ts"
+import { KernelMetrics } from "../observe/KernelMetrics.ts"
+import * as Telemetry from "../observe/Telemetry.ts"
 import { KernelConfig, type Settings } from "./KernelConfig.ts"
 import * as KernelError from "./KernelError.ts"
 import type { Call, Caller, Services, Syscall } from "./Syscall.ts"
@@ -15,6 +17,8 @@ import { List } from "./syscalls/List.ts"
 import { Heartbeat } from "./syscalls/Heartbeat.ts"
 import { Kill } from "./syscalls/Kill.ts"
 import { Log } from "./syscalls/Log.ts"
+import { Logs } from "./syscalls/Logs.ts"
+import { Metrics } from "./syscalls/Metrics.ts"
 import { Noop } from "./syscalls/Noop.ts"
 import { Spawn } from "./syscalls/Spawn.ts"
 import { Stat } from "./syscalls/Stat.ts"
@@ -32,7 +36,7 @@ import { Ack } from "./syscalls/Ack.ts"
  * module's own evaluation some of them may not be defined yet.
  * @category models
  */
-export const syscalls = (): ReadonlyArray<Syscall> => [Noop, Think, Hello, List, Spawn, Kill, Wait, Stat, Log, Heartbeat, Tree, Subscribe, Child, Send, Recv, Ack]
+export const syscalls = (): ReadonlyArray<Syscall> => [Noop, Think, Hello, List, Spawn, Kill, Wait, Stat, Log, Heartbeat, Tree, Subscribe, Child, Send, Recv, Ack, Logs, Metrics]
 
 /** Builds the dispatch table over the kernel's config. */
 const make = (table: ReadonlyArray<Syscall>) =>
@@ -52,7 +56,10 @@ const make = (table: ReadonlyArray<Syscall>) =>
       }
       return services
     }
-    const dispatch = (request: Request, caller: Caller, call: Call): Effect.Effect<unknown, KernelError.KernelError> => {
+    const metrics = yield* KernelMetrics
+    // Read once: without an OTLP exporter, dispatch is exactly what it was (no span, no wrapper).
+    const exporting = yield* Telemetry.Exporting
+    const answer = (request: Request, caller: Caller, call: Call): Effect.Effect<unknown, KernelError.KernelError> => {
       if (caller.agent !== undefined && !caller.agent.caps.has(request.op)) {
         return Effect.fail(new KernelError.PermissionDenied({
           message: `agent ${caller.agent.name} may not call ${Op.describe(request.op)}: not in its caps`
@@ -67,7 +74,12 @@ const make = (table: ReadonlyArray<Syscall>) =>
       }
       return Effect.updateContext(handle(request.args, caller, call), withServices)
     }
-    const kernel = Kernel.of({ settings, dispatch })
+    // The span runs in the kernel's context too: that is where the exporting tracer is.
+    const dispatch = exporting === undefined
+      ? answer
+      : (request: Request, caller: Caller, call: Call) =>
+        Effect.updateContext(Telemetry.syscallSpan(request, caller)(answer(request, caller, call)), withServices)
+    const kernel = Kernel.of({ settings, dispatch, answered: metrics.countReply })
     // Handlers reach the kernel itself (SPAWN serves the new agent's connection through it).
     context = Context.add(outer, Kernel, kernel)
     return kernel
@@ -79,6 +91,8 @@ export class Kernel extends Context.Service<Kernel, {
   readonly settings: Settings
   /** Runs one request's syscall for a caller. */
   readonly dispatch: (request: Request, caller: Caller, call: Call) => Effect.Effect<unknown, KernelError.KernelError>
+  /** Records one answered request, by syscall number and result (`ok` or its error code), for the metrics. */
+  readonly answered: (op: number, code: string) => void
 }>()("agentos/kernel/Kernel") {
   /** The kernel, built over its config. @category layers */
   static readonly layer = Layer.effect(Kernel, Effect.suspend(() => make(syscalls())))

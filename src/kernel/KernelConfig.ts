@@ -27,6 +27,48 @@ export interface Settings {
   readonly stateDir: string
   /** Host uids/gids handed to agents, one each, like systemd's DynamicUser. */
   readonly uidRange: { readonly first: number; readonly last: number }
+  /** Where agents' log files go (`<logDir>/<name>.log`, mode 0700, the kernel's own); default `<stateDir>/logs`. */
+  readonly logDir: string
+  /** Bounds of agents' logs: the memory ring per name, the files, the rate limit (docs/logs.md). */
+  readonly logs: LogLimits
+}
+
+/** How much of agents' output the kernel keeps, and how fast it takes it. @category models */
+export interface LogLimits {
+  /** Lines kept in memory per agent name, across its incarnations (what LOGS reads). */
+  readonly ringLines: number
+  /** UTF-8 bytes of lines kept in memory per agent name. */
+  readonly ringBytes: number
+  /** Agent names whose lines are kept in memory; past it the least recently written goes (its file stays). */
+  readonly names: number
+  /** A log file is rotated before a line would take it past this size. */
+  readonly fileMaxBytes: number
+  /** Rotated files kept per name (`name.log.1` … `name.log.N`); 0 truncates instead. */
+  readonly files: number
+  /** Bytes waiting for the disk per name; past it lines are dropped from the file (not the ring) and counted. */
+  readonly pendingBytes: number
+  /** The rate limit's window, as journald's RateLimitIntervalSec. */
+  readonly rateIntervalMs: number
+  /** Lines kept per window and name, as journald's RateLimitBurst; the rest are dropped and counted. */
+  readonly rateBurstLines: number
+  /** UTF-8 bytes kept per window and name. */
+  readonly rateBurstBytes: number
+  /** Stop reading a flooding agent's stdout and stderr until its window ends (it blocks on write). */
+  readonly pauseFlooding: boolean
+}
+
+/** Default log bounds: 1000 lines / 256 KiB in memory, 4 MiB × (1 + 3) files, 10,000 lines or 1 MiB per second. @category models */
+export const DEFAULT_LOG_LIMITS: LogLimits = {
+  ringLines: 1000,
+  ringBytes: 256 * 1024,
+  names: 1024,
+  fileMaxBytes: 4 * 1024 * 1024,
+  files: 3,
+  pendingBytes: 1024 * 1024,
+  rateIntervalMs: 1000,
+  rateBurstLines: 10_000,
+  rateBurstBytes: 1024 * 1024,
+  pauseFlooding: true
 }
 
 /** Default requests in flight per connection. @category models */
@@ -49,17 +91,22 @@ export const defaultStateDir = (env: NodeJS.ProcessEnv = process.env, uid: numbe
 /** A fresh kernel id: `k` and 8 hex digits. @category constructors */
 export const makeKernelId = (): string => `k${Crypto.randomBytes(4).toString("hex")}`
 
-/** Settings with every default filled in. @category constructors */
-export const make = (options: Partial<Settings> = {}): Settings => ({
-  socketPath: options.socketPath ?? SocketPath.resolve(),
-  kernelId: options.kernelId ?? makeKernelId(),
-  maxFrame: options.maxFrame ?? Frame.DEFAULT_MAX_FRAME,
-  maxInFlight: options.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT,
-  allowUids: options.allowUids ?? [],
-  shutdownGraceMs: options.shutdownGraceMs ?? DEFAULT_SHUTDOWN_GRACE_MS,
-  stateDir: options.stateDir ?? defaultStateDir(),
-  uidRange: options.uidRange ?? DEFAULT_UID_RANGE
-})
+/** Settings with every default filled in; `logs` may give only the bounds it changes. @category constructors */
+export const make = (options: Partial<Omit<Settings, "logs">> & { readonly logs?: Partial<LogLimits> } = {}): Settings => {
+  const stateDir = options.stateDir ?? defaultStateDir()
+  return {
+    socketPath: options.socketPath ?? SocketPath.resolve(),
+    kernelId: options.kernelId ?? makeKernelId(),
+    maxFrame: options.maxFrame ?? Frame.DEFAULT_MAX_FRAME,
+    maxInFlight: options.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT,
+    allowUids: options.allowUids ?? [],
+    shutdownGraceMs: options.shutdownGraceMs ?? DEFAULT_SHUTDOWN_GRACE_MS,
+    stateDir,
+    uidRange: options.uidRange ?? DEFAULT_UID_RANGE,
+    logDir: options.logDir ?? Path.join(stateDir, "logs"),
+    logs: { ...DEFAULT_LOG_LIMITS, ...options.logs }
+  }
+}
 
 /** Parses `AGENTOS_ALLOW_UIDS` ("1000,1001"); throws on anything but uids. */
 export const parseUidList = (text: string): ReadonlyArray<number> =>

@@ -60,6 +60,7 @@ export class Session implements Caller {
   private readonly maxFrame: number
   private readonly maxInFlight: number
   private readonly dispatch: Kernel["Service"]["dispatch"]
+  private readonly answered: Kernel["Service"]["answered"]
   private readonly run: Run
   private readonly inFlight = new Set<number>()
   private corked = false
@@ -79,6 +80,7 @@ export class Session implements Caller {
     this.maxInFlight = kernel.settings.maxInFlight
     this.decoder = new Frame.FrameDecoder(this.maxFrame)
     this.dispatch = kernel.dispatch
+    this.answered = kernel.answered
     this.run = run
     this.socket.on("data", this.onData)
     this.socket.on("drain", this.onDrain)
@@ -119,6 +121,7 @@ export class Session implements Caller {
     if ("_tag" in request) return this.write(Message.failure(request.id, "EINVAL", request.message))
     const id = request.id
     if (!this.authorized) {
+      this.answered(request.op, "EPERM")
       return this.write(Message.failure(
         id,
         "EPERM",
@@ -126,9 +129,11 @@ export class Session implements Caller {
       ))
     }
     if (this.inFlight.has(id)) {
+      this.answered(request.op, "EINVAL")
       return this.write(Message.failure(id, "EINVAL", `request id ${id} is already in flight on this connection`))
     }
     if (this.inFlight.size >= this.maxInFlight) {
+      this.answered(request.op, "EAGAIN")
       return this.write(Message.failure(id, "EAGAIN", `${this.maxInFlight} requests already in flight on this connection`))
     }
     this.inFlight.add(id)
@@ -140,12 +145,16 @@ export class Session implements Caller {
   private complete(id: number, op: number, exit: Exit.Exit<unknown, KernelError.KernelError>): void {
     this.inFlight.delete(id)
     if (Exit.isSuccess(exit)) {
+      this.answered(op, "ok")
       this.write(Message.ok(id, exit.value))
     } else {
       const failure = exit.cause.reasons.find(Cause.isFailReason)
       if (failure !== undefined) {
-        this.write(Message.failure(id, ErrorCode.fromError(failure.error), failure.error.message))
+        const code = ErrorCode.fromError(failure.error)
+        this.answered(op, code)
+        this.write(Message.failure(id, code, failure.error.message))
       } else if (!Cause.hasInterruptsOnly(exit.cause)) {
+        this.answered(op, "EIO")
         // A defect is a kernel bug: the caller still gets an answer, and the kernel logs it.
         this.write(Message.failure(id, "EIO", `kernel error in ${Op.describe(op)}: ${Cause.pretty(exit.cause).split("\n")[0]}`))
         Effect.runFork(Effect.logError(`session ${this.sessionId}: ${Op.describe(op)} died`, exit.cause))

@@ -16,6 +16,8 @@ import type { Sessions } from "./Sessions.ts"
 import type { Supervision } from "../supervision/Supervision.ts"
 import type { LlmScheduler } from "../llm/Scheduler.ts"
 import type { Router } from "../ipc/Router.ts"
+import type { AgentLogs } from "../observe/AgentLogs.ts"
+import type { KernelMetrics } from "../observe/KernelMetrics.ts"
 
 /** Who is calling: one connection to the kernel. @category models */
 export interface Caller {
@@ -45,7 +47,7 @@ export interface Call {
 }
 
 /** What a syscall handler may use: the kernel's services. @category models */
-export type Services = KernelConfig | Kernel | Sessions | Agents | Events | Supervision | Router | LlmScheduler
+export type Services = KernelConfig | Kernel | Sessions | Agents | Events | Supervision | Router | LlmScheduler | AgentLogs | KernelMetrics
 
 /** One syscall: its number and its handler. @category models */
 export interface Syscall<R = Services> {

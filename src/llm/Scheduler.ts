@@ -533,7 +533,9 @@ export const make = (options: Partial<Config> = {}): Effect.Effect<LlmScheduler[
           agent.entries.add(entry)
           queue.enqueue(key, entry)
           yield* pump
+          // Its own span, so a trace shows the fair queue's wait apart from the upstream call.
           yield* restore(Deferred.await(entry.grant)).pipe(
+            Effect.withSpan("LlmScheduler.queueWait", { attributes: { "agentos.agent": key } }, { captureStackTrace: false }),
             Effect.onInterrupt(() => finishing(entry, { _tag: "Cancelled" }))
           )
           return yield* restore(upstream(entry, options.onDelta).pipe(Effect.raceFirst(Deferred.await(entry.cancel)))).pipe(

@@ -20,7 +20,10 @@ export const Op = {
   SUBSCRIBE: 0x31,
   CHILD: 0x32,
   LOG: 0x40,
-  HEARTBEAT: 0x41
+  HEARTBEAT: 0x41,
+  // Beyond DESIGN.md's table (docs/protocol.md): reading the kernel's records.
+  LOGS: 0x42,
+  METRICS: 0x43
 } as const
 
 /** A syscall's name. @category models */

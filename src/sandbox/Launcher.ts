@@ -42,6 +42,11 @@ export interface Launched {
   readonly isolation: Isolation
   /** Receives each line the agent writes to stdout or stderr. */
   readonly onOutput: (listener: (stream: Stream, line: string) => void) => void
+  /**
+   * Stops reading the agent's stdout and stderr for `ms` (its log is dropping a flood): once
+   * the pipes are full the agent blocks on write, which costs it alone. A no-op while paused.
+   */
+  readonly pauseOutput: (ms: number) => void
   /** Sends a signal to the agent process itself. */
   readonly signal: (signal: number) => void
   /** Graceful stop: SIGTERM to the agent, SIGKILL to its whole sandbox after `killTimeoutMs`. */

@@ -178,6 +178,21 @@ const spawn = (spec: LaunchSpec.LaunchSpec, agentFd: number) =>
       Deferred.doneUnsafe(started, Effect.fail(new SpawnError({ reason: "LauncherMissing", message: `running ${launcherPath}: ${e.message}` })))
     })
 
+    // Paused by the kernel while an agent floods past its log's rate limit; unref'd, so a
+    // pause never holds the kernel's exit up.
+    let resumeTimer: NodeJS.Timeout | undefined
+    const pauseOutput = (ms: number) => {
+      if (resumeTimer !== undefined) return
+      stdio[1].pause()
+      stdio[2].pause()
+      resumeTimer = setTimeout(() => {
+        resumeTimer = undefined
+        stdio[1].resume()
+        stdio[2].resume()
+      }, ms)
+      resumeTimer.unref()
+    }
+
     const record = yield* Deferred.await(started)
     return {
       pid: record.pid,
@@ -192,6 +207,7 @@ const spawn = (spec: LaunchSpec.LaunchSpec, agentFd: number) =>
         early = undefined
         for (const [stream, line] of replay) listener(stream, line)
       },
+      pauseOutput,
       signal: (signal) => signalSafely(record.pid, signal),
       stop: () => signalSafely(launcherPid, "SIGTERM"),
       kill: () => {

@@ -12,6 +12,8 @@ import { pathToFileURL } from "node:url"
 import * as Daemon from "../kernel/Daemon.ts"
 import { type AgentOutput, Events, type LifecycleEvent } from "../kernel/Events.ts"
 import type { Settings } from "../kernel/KernelConfig.ts"
+import * as Observer from "../observe/Observer.ts"
+import * as ObserverToken from "../observe/ObserverToken.ts"
 import { Supervision } from "./Supervision.ts"
 import type { TreeNode } from "./Supervisor.ts"
 import { decodeTree } from "./Tree.ts"
@@ -84,6 +86,12 @@ export interface BootOptions {
   readonly quiet?: boolean
   /** ANSI colours on agent names, as docker compose does. */
   readonly color?: boolean
+  /**
+   * Serve the web observer (src/observe/Observer.ts) on this address while the kernel runs;
+   * its URL and action token are printed first. The token defaults to $AGENTOS_OBSERVE_TOKEN,
+   * else a fresh random one.
+   */
+  readonly observe?: { readonly host: string; readonly port: number; readonly token?: string }
 }
 
 const palette = [36, 33, 32, 35, 34, 96, 93, 92, 95, 94]
@@ -125,6 +133,17 @@ export const run = (tree: ResolvedTree, baseDir: string, options: BootOptions = 
     const outputPrinter = options.quiet === true ? undefined : yield* Effect.forkScoped(Effect.forever(
       PubSub.take(outputSubscription).pipe(Effect.flatMap((output) => print(formatOutput(output, options.color === true))))
     ))
+    if (options.observe !== undefined) {
+      const token = ObserverToken.resolve(options.observe.token)
+      if (token._tag === "Invalid") return yield* new BootError({ message: token.message })
+      // Started before the tree, so the page sees every child come up; stopped with this scope,
+      // before the kernel.
+      const observer = yield* Observer.start({ host: options.observe.host, port: options.observe.port, token: token.token }).pipe(
+        Effect.mapError((e) => new BootError({ message: e.message }))
+      )
+      yield* print(`observer: ${observer.url}  token: ${observer.token}`)
+      yield* print(`observer: open ${observer.link}`)
+    }
     const root = yield* supervision.boot(tree, baseDir)
     const rootPath = root.path
     const finished = Effect.gen(function* () {

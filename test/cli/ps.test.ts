@@ -8,7 +8,7 @@ const node = (name: string, kind: TreeNode["kind"], state: string, extra: Partia
   name, path: name, kind, state, pid: null, restarts: 0, reason: null, ...extra
 })
 const row = (name: string, extra: Partial<AgentInfo> & Record<string, unknown> = {}): AgentInfo => ({
-  id: `a-${name}`, name, pid: 100, status: "running", restarts: 0, ...extra
+  id: `a-${name}`, name, pid: 100, status: "running", restarts: 0, memoryLimitBytes: null, ...extra
 })
 
 describe("formatPs", () => {

@@ -24,11 +24,14 @@ const table: ReadonlyArray<readonly [OpModule.OpName, number]> = [
   ["SUBSCRIBE", 0x31],
   ["CHILD", 0x32],
   ["LOG", 0x40],
-  ["HEARTBEAT", 0x41]
+  ["HEARTBEAT", 0x41],
+  // Additions recorded in docs/protocol.md ("Beyond DESIGN.md's table").
+  ["LOGS", 0x42],
+  ["METRICS", 0x43]
 ]
 
 describe("Op", () => {
-  it("is the table of DESIGN.md, in order, with nothing else", () => {
+  it("is the table of DESIGN.md, in order, then the documented additions", () => {
     expect(Object.entries(Op)).toEqual(table)
   })
 
@@ -47,7 +50,7 @@ describe("Op", () => {
     expect(nameOf(n)).toBe(name)
   })
 
-  it.each([0x03, 0x0f, 0x15, 0x23, 0x33, 0x42, 0x7f, 0xff, 0x100, -1, 1.5, Number.NaN])(
+  it.each([0x03, 0x0f, 0x15, 0x23, 0x33, 0x44, 0x7f, 0xff, 0x100, -1, 1.5, Number.NaN])(
     "nameOf(%d) is undefined",
     (n) => {
       expect(nameOf(n)).toBeUndefined()

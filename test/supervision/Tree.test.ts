@@ -187,7 +187,7 @@ describe("decodeTree: problems", () => {
       "children[1].sandbox.cpu: expected a value greater than 0",
       `children[2].restart: expected "permanent" | "transient" | "temporary"`,
       `children[2].shutdown: expected "brutal_kill" or a timeout in ms (an integer ≥ 0)`,
-      expect.stringMatching(/^children\[3\]\.caps\[1\]: expected "NOOP" \| .*"HEARTBEAT"$/),
+      expect.stringMatching(/^children\[3\]\.caps\[1\]: expected "NOOP" \| .*"HEARTBEAT" \| "LOGS" \| "METRICS"$/),
       "children[3].backoff.maxMs: expected at least initialMs (1000), got 10",
       "children[4].effect: expected an Effect",
       `children[5]: expected a child: supervisor(…), agent(…) or service(…) (_tag "supervisor", "agent" or "service")`,

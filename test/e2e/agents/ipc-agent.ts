@@ -4,7 +4,7 @@
 //                                   without acking (for the test to kill -9); "stop" ends it
 //   tally N                         takes N messages {seq} and prints one line, `TALLY {...}`:
 //                                   each sender's seqs in the order received, and the redelivered
-//                                   count (the kernel keeps only an agent's last 200 lines)
+//                                   count (the kernel keeps a bounded tail of an agent's lines)
 //   idle                            connects and never receives
 //   send TO N                       sends {seq: 1..N} to TO, prints `SENT N`, exits
 import * as Fs from "node:fs"
@@ -44,7 +44,10 @@ if (mode === "tally") {
   const marker = `${process.env.HOME}/held-once`
   const hold = b === "hold-first" && !Fs.existsSync(marker)
   for await (const message of agent.messages()) {
-    console.log(`GOT ${JSON.stringify({ msgId: message.msgId, from: message.from, payload: message.payload, redelivered: message.redelivered })}`)
+    // Bytes are told by their size: a 1 KiB payload as JSON is an 8 KiB line, and the kernel's
+    // log of an agent is bounded in bytes.
+    const payload = message.payload instanceof Uint8Array ? { bytes: message.payload.length } : message.payload
+    console.log(`GOT ${JSON.stringify({ msgId: message.msgId, from: message.from, payload, redelivered: message.redelivered })}`)
     if (hold) {
       Fs.writeFileSync(marker, "1")
       console.log("HOLDING")

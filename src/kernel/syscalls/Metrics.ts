@@ -1,0 +1,19 @@
+/**
+ * METRICS (0x43): `{}` → `{text}`, every kernel metric in Prometheus's text exposition format
+ * (what the observer serves at /metrics and `agentos metrics` prints; docs/metrics.md). Not in an
+ * agent's default caps: it shows every agent's figures, so it needs a grant, like SUBSCRIBE.
+ */
+import { Effect, Schema } from "effect"
+import { KernelMetrics } from "../../observe/KernelMetrics.ts"
+import { Op } from "../../protocol/Op.ts"
+import * as Syscall from "../Syscall.ts"
+
+// A map (it has no fields yet); Schema.Struct({}) would take any value at all.
+const decode = Syscall.decodeArgs(Schema.Record(Schema.String, Schema.Unknown))
+
+/** @category syscalls */
+export const Metrics = Syscall.make(Op.METRICS, (args) =>
+  Effect.gen(function* () {
+    yield* decode(args)
+    return { text: yield* (yield* KernelMetrics).render }
+  }))
