@@ -53,6 +53,8 @@ export type Target =
     readonly active: boolean
     /** A child of a simple_one_for_one supervisor: terminated, never restarted, by request. */
     readonly dynamic: boolean
+    /** A temporary child: its spec goes when it is terminated, so it cannot be restarted. */
+    readonly temporary: boolean
   }
   /** An agent outside the tree: KILL. */
   | { readonly _tag: "Agent"; readonly name: string; readonly live: boolean }
@@ -242,7 +244,8 @@ export const entries = (snapshot: Snapshot, previous: Sample | null, sort: SortK
         name: node.name,
         path: node.path,
         active: active.has(node.state),
-        dynamic: parent.strategy === "simple_one_for_one"
+        dynamic: parent.strategy === "simple_one_for_one",
+        temporary: node.restart === "temporary"
       }
     const item: Item = {
       entry: {
@@ -424,10 +427,8 @@ export type Plan =
  * terminate_child when it is active (OTP refuses to restart a running child). An agent outside
  * the tree is stopped with KILL (SIGTERM, then SIGKILL after its grace period); nothing would
  * restart it.
- *
- * **Gotchas**: a `temporary` child's spec is dropped once it is terminated (OTP's del_child), so
- * restarting a running temporary child stops it and the restart then fails with ENOENT; TREE
- * does not say which children are temporary.
+ * A `temporary` child is not restarted: its spec is dropped once it is terminated (OTP's
+ * del_child), so a restart would only stop it.
  * @category constructors
  */
 export const plan = (target: Target, action: Action): Plan => {
@@ -451,6 +452,9 @@ export const plan = (target: Target, action: Action): Plan => {
       }
       if (target.dynamic) {
         return { _tag: "Refused", message: `${target.path} is a dynamic child of a simple_one_for_one supervisor: it can be stopped (x), not restarted` }
+      }
+      if (target.temporary) {
+        return { _tag: "Refused", message: `${target.path} is temporary: once terminated it is gone, so it can be stopped (x), not restarted` }
       }
       return confirm(target.path, target.active ? [child("terminate"), child("restart")] : [child("restart")])
     }

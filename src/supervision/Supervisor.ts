@@ -35,6 +35,8 @@ export interface TreeNode {
   readonly pid: number | null
   readonly restarts: number
   readonly reason: string | null
+  /** Its restart type as a child (absent for a tree's root): a `temporary` one cannot come back once terminated. */
+  readonly restart?: Strategy.RestartType
   readonly strategy?: Strategy.Strategy
   readonly children?: ReadonlyArray<TreeNode>
 }
@@ -452,7 +454,8 @@ export const start = (spec: ResolvedSupervisor, path: string, context: Context):
         state: state(child),
         pid: child.running?.pid ?? null,
         restarts: child.snapshot.context.restarts,
-        reason: child.snapshot.context.lastReason
+        reason: child.snapshot.context.lastReason,
+        restart: child.spec.restart
       }
       return child.running?.supervisor != null ? { ...child.running.supervisor.tree(), ...base, state: base.state } : base
     }

@@ -222,6 +222,7 @@ describe("TopView.plan", () => {
       children: [
         node("init/root/web", "agent"),
         node("init/root/done", "agent", { state: "exited" }),
+        node("init/root/once", "agent", { restart: "temporary" }),
         node("init/root/pool", "supervisor", { strategy: "simple_one_for_one", children: [node("init/root/pool/w1", "agent")] })
       ]
     })]
@@ -266,6 +267,8 @@ describe("TopView.plan", () => {
     }
     expect(refused("init", "restart")).toMatch(/init is the root of the tree/)
     expect(refused("init/root/pool/w1", "restart")).toMatch(/simple_one_for_one.*stopped \(x\), not restarted/)
+    expect(refused("init/root/once", "restart")).toMatch(/init\/root\/once is temporary: .*not restarted/)
+    expect(TopView.plan(all.get("init/root/once")!, "stop")).toMatchObject({ _tag: "Confirm" })
     expect(refused("agent:loner", "restart")).toMatch(/loner is not supervised/)
     expect(refused("agent:ended", "stop")).toMatch(/ended has already ended/)
     expect(refused("init/root/done", "stop")).toMatch(/init\/root\/done is not running/)
