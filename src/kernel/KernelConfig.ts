@@ -23,6 +23,12 @@ export interface Settings {
   readonly allowUids: ReadonlyArray<number>
   /** How long shutdown waits for in-flight replies before closing connections. */
   readonly shutdownGraceMs: number
+  /**
+   * Unread bytes a connection may have waiting before a push (SUBSCRIBE, LOGS follow) closes
+   * it: Redis' client-output-buffer-limit for pubsub clients, so a subscriber that stops reading
+   * cannot grow the kernel.
+   */
+  readonly maxPushBacklog: number
   /** Where agents' private work directories live (`<stateDir>/<kernelId>/<agent>`). */
   readonly stateDir: string
   /** Host uids/gids handed to agents, one each, like systemd's DynamicUser. */
@@ -74,6 +80,9 @@ export const DEFAULT_LOG_LIMITS: LogLimits = {
 /** Default requests in flight per connection. @category models */
 export const DEFAULT_MAX_IN_FLIGHT = 1024
 
+/** Default unread bytes past which a push closes its connection. @category models */
+export const DEFAULT_MAX_PUSH_BACKLOG = 32 * 1024 * 1024
+
 /** Default grace for in-flight replies at shutdown. @category models */
 export const DEFAULT_SHUTDOWN_GRACE_MS = 2000
 
@@ -101,6 +110,7 @@ export const make = (options: Partial<Omit<Settings, "logs">> & { readonly logs?
     maxInFlight: options.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT,
     allowUids: options.allowUids ?? [],
     shutdownGraceMs: options.shutdownGraceMs ?? DEFAULT_SHUTDOWN_GRACE_MS,
+    maxPushBacklog: options.maxPushBacklog ?? DEFAULT_MAX_PUSH_BACKLOG,
     stateDir,
     uidRange: options.uidRange ?? DEFAULT_UID_RANGE,
     logDir: options.logDir ?? Path.join(stateDir, "logs"),

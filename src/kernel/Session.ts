@@ -59,6 +59,7 @@ export class Session implements Caller {
   private readonly decoder: Frame.FrameDecoder
   private readonly maxFrame: number
   private readonly maxInFlight: number
+  private readonly maxPushBacklog: number
   private readonly dispatch: Kernel["Service"]["dispatch"]
   private readonly answered: Kernel["Service"]["answered"]
   private readonly run: Run
@@ -78,6 +79,7 @@ export class Session implements Caller {
     this.authorized = accepted.authorized
     this.maxFrame = kernel.settings.maxFrame
     this.maxInFlight = kernel.settings.maxInFlight
+    this.maxPushBacklog = kernel.settings.maxPushBacklog
     this.decoder = new Frame.FrameDecoder(this.maxFrame)
     this.dispatch = kernel.dispatch
     this.answered = kernel.answered
@@ -93,6 +95,13 @@ export class Session implements Caller {
 
   /** Sends a kernel-initiated event to this connection. */
   readonly push = (push: Message.Push): void => {
+    if (this.socket.destroyed) return
+    // Replies are bounded by the requests a peer makes; pushes are not. A peer that lets them
+    // pile up unread is cut off, as Redis does with a pubsub client past its output limit.
+    if (this.socket.writableLength > this.maxPushBacklog) {
+      this.socket.destroy()
+      return
+    }
     this.write(push)
   }
 

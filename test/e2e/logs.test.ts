@@ -6,12 +6,14 @@
  */
 import { Effect, Result } from "effect"
 import * as Fs from "node:fs"
+import * as Net from "node:net"
 import * as Path from "node:path"
 import { afterEach, describe, expect, it } from "vitest"
 import { Connection } from "../../src/client/Connection.ts"
 import * as Capabilities from "../../src/kernel/Capabilities.ts"
 import { DEFAULT_LOG_LIMITS, type LogLimits } from "../../src/kernel/KernelConfig.ts"
 import { droppedMarker, type LogEntry } from "../../src/observe/LogEntry.ts"
+import * as Frame from "../../src/protocol/Frame.ts"
 import { Op } from "../../src/protocol/Op.ts"
 import { agent, decodeTree, supervisor } from "../../src/supervision/Tree.ts"
 import * as Cli from "../support/cli.ts"
@@ -142,6 +144,58 @@ describe.skipIf(process.getuid?.() !== 0)("agent logs", () => {
     expect(seqs).toEqual([...seqs].sort((a, b) => a - b))
     expect(await c.calls.kill("flood", "SIGKILL")).toEqual({ killed: true })
   }, 60_000)
+
+  it("a follower that stops reading is cut off once its unread pushes pass the kernel's bound; other connections carry on", async () => {
+    const dir = tempDir("agentos-logs-e2e-")
+    cleanups.push(dir.remove)
+    // Above one rate window's burst (10,000 short lines, ~1.3 MB of pushes written in one tick),
+    // so only a follower that does not read reaches it.
+    const k = await startKernel({ stateDir: Path.join(dir.path, "state"), maxPushBacklog: 4 * 1024 * 1024 })
+    cleanups.push(() => k.stop())
+    const c = await Connection.connect({ path: k.socketPath })
+    cleanups.push(() => c.close())
+    await c.calls.spawn({ name: "flood", run: "sh", args: ["-c", "yes 'flood line'"], sandbox: { cpu: 0.5, memory: "64M" } })
+    cleanups.push(() => c.calls.kill("flood", "SIGKILL").then(() => {}, () => {}))
+    // One follower reads what it is pushed...
+    const reader = await Connection.connect({ path: k.socketPath })
+    cleanups.push(() => reader.close())
+    let read = 0
+    reader.onPush((push) => void (push.ev === "agentos.agent.output" && read++))
+    await logsOf(reader, "flood", { follow: true, n: 1 })
+    // ...another, a raw client, asks to follow the flood, reads the replies, then stops reading:
+    // nothing drains its socket any more.
+    const stalled = Net.createConnection(k.socketPath)
+    cleanups.push(() => void stalled.destroy())
+    stalled.on("error", () => {})
+    const frames: Array<{ id?: number; ok?: boolean; ev?: string }> = []
+    const decoder = new Frame.FrameDecoder()
+    const closed = new Promise<void>((resolve) => stalled.once("close", () => resolve()))
+    let stopped = false
+    stalled.on("data", (chunk: Buffer) => {
+      void decoder.push(chunk, (item) => frames.push(item as never))
+      if (!stopped && frames.some((f) => f.id === 2)) {
+        stopped = true
+        stalled.pause()
+      }
+    })
+    stalled.write(Frame.encode({ id: 1, op: Op.HELLO, args: { version: 1, name: "stalled" } }))
+    stalled.write(Frame.encode({ id: 2, op: Op.LOGS, args: { name: "flood", follow: true, n: 1 } }))
+    await until(() => (frames.some((f) => f.id === 2) ? true : undefined), "the stalled follower's LOGS reply")
+    expect(frames.find((f) => f.id === 2)).toMatchObject({ ok: true })
+    // The kernel cuts it off: its session goes. Reading what it was sent then ends in the close,
+    // with lines pushed and nothing wrong with its requests (no EPROTO).
+    await until(() => (k.sessions().some((s) => s.name === "stalled") ? undefined : true), "the kernel to close the stalled follower")
+    stalled.resume()
+    await closed
+    expect(frames.filter((f) => f.ev === "agentos.agent.output").length).toBeGreaterThan(100)
+    expect(frames.some((f) => f.ev === "error")).toBe(false)
+    // Everyone else is served as before, the follower that reads included.
+    expect(await c.call(Op.NOOP, { still: "here" })).toEqual({ still: "here" })
+    const before = read
+    await until(() => (read > before ? true : undefined), "the reading follower to get more lines")
+    expect(await reader.call(Op.NOOP, 1)).toBe(1)
+    expect((await logsOf(c, "flood", { n: 5 })).lines.length).toBe(5)
+  })
 
   it("a flood without newlines is cut into 64 KiB lines and bounded the same way", async () => {
     // The ring holds two windows' worth, so the marker that opens the newest window is in it.
