@@ -62,6 +62,18 @@ describe("syscalls", () => {
     expect(hello.limits).toEqual({ maxFrame: Frame.DEFAULT_MAX_FRAME, maxInFlight: 1024 })
   })
 
+  it("HELLO names a connection once: the same name again is fine, another one is EINVAL", async () => {
+    const k = await kernel()
+    const c = await connect(k)
+    expect(await c.call(Op.HELLO, { version: PROTOCOL_VERSION, name: "first" })).toMatchObject({ agent: { name: "first" } })
+    expect(await c.call(Op.HELLO, { version: PROTOCOL_VERSION, name: "first" })).toMatchObject({ agent: { name: "first" } })
+    const second = await c.call(Op.HELLO, { version: PROTOCOL_VERSION, name: "second" }).catch((e: KernelCallError) => e)
+    expect(second).toMatchObject({ code: "EINVAL" })
+    expect((second as KernelCallError).message).toMatch(/already named "first"/)
+    // Unnamed HELLO keeps the name; the connection still works.
+    expect(await c.call(Op.HELLO, { version: PROTOCOL_VERSION })).toMatchObject({ agent: { name: "first" } })
+  })
+
   it("HELLO rejects a bad version with the field named, and an unsupported one with EPROTO", async () => {
     const k = await kernel()
     const c = await connect(k)

@@ -27,6 +27,15 @@ export const Hello = Syscall.make(Op.HELLO, (args, caller) =>
         message: `protocol version ${hello.version} is not supported; this kernel speaks version ${PROTOCOL_VERSION}`
       })
     }
+    if (hello.name !== undefined && caller.kind === "client" && caller.name !== undefined && caller.name !== hello.name) {
+      // One name per client connection, as one registered name per Erlang process: a second
+      // would leave a mailbox under the first one for as long as the connection lasts. (An
+      // agent's name is the kernel's to give; what it says at HELLO is ignored.)
+      return yield* new KernelError.InvalidArgument({
+        message: `hello: this connection is already named ${JSON.stringify(caller.name)}; connect again to use ${JSON.stringify(hello.name)}`,
+        field: "name"
+      })
+    }
     if (hello.name !== undefined && caller.kind === "client" && caller.name !== hello.name) {
       caller.setName(hello.name)
       // A named client has a mailbox under its name while it is connected.
