@@ -250,9 +250,9 @@ const screen = (options: { readonly intervalMs: number; readonly sort: TopView.S
           break
         }
         case "Lost":
-          return yield* event.error._tag === "ConnectionError"
+          return yield* Effect.fail(event.error._tag === "ConnectionError"
             ? new ConnectionError({ message: `lost the kernel at ${options.socketPath}: ${event.error.message}` })
-            : event.error
+            : event.error)
         case "Keys": {
           for (const key of parseKeys(event.data)) {
             if (yield* onKey(key)) return
