@@ -146,9 +146,17 @@ export class Session implements Caller {
       return this.write(Message.failure(id, "EAGAIN", `${this.maxInFlight} requests already in flight on this connection`))
     }
     this.inFlight.add(id)
-    const call = { id, chunk: (more: unknown) => this.inFlight.has(id) && this.write({ id, more }) }
+    let afterReply: Array<() => void> | undefined
+    const call = {
+      id,
+      chunk: (more: unknown) => this.inFlight.has(id) && this.write({ id, more }),
+      afterReply: (f: () => void) => void (afterReply ??= []).push(f)
+    }
     const fiber = this.run(this.dispatch(request, this, call))
-    fiber.addObserver((exit) => this.complete(id, request.op, exit))
+    fiber.addObserver((exit) => {
+      this.complete(id, request.op, exit)
+      if (afterReply !== undefined) for (const f of afterReply) f()
+    })
   }
 
   private complete(id: number, op: number, exit: Exit.Exit<unknown, KernelError.KernelError>): void {

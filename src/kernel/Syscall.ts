@@ -44,6 +44,8 @@ export interface Call {
   readonly id: number
   /** Sends `{id, more}` to the caller now (streaming syscalls: THINK with stream: true). */
   readonly chunk: (more: unknown) => void
+  /** Runs `f` just after this request's reply is written (pushes that must come after it: LOGS follow). */
+  readonly afterReply: (f: () => void) => void
 }
 
 /** What a syscall handler may use: the kernel's services. @category models */

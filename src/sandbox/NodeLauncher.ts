@@ -35,6 +35,9 @@ const reasonOf = (step: string): SpawnErrorReason => {
   }
 }
 
+/** How long after the launcher exits its status pipe may take to be read to its end. */
+const STATUS_DRAIN_MS = 2000
+
 /** Splits a byte stream into lines for a listener, cutting over-long lines. */
 const lines = (stream: Readable, emit: (line: string) => void) => {
   let pending = ""
@@ -159,10 +162,14 @@ const spawn = (spec: LaunchSpec.LaunchSpec, agentFd: number) =>
           return
       }
     })
+    // The status pipe's end: every record the launcher wrote has been read by then.
+    const statusRead = new Promise<void>((resolve) => {
+      stdio[5].once("end", resolve)
+      stdio[5].once("close", resolve)
+    })
     child.on("exit", (code, signal) => {
       Deferred.doneUnsafe(exited, Effect.void)
-      // The status pipe may still hold records; read them before deciding.
-      setImmediate(() => {
+      const decide = () => {
         Deferred.doneUnsafe(started, Effect.fail(new SpawnError({
           reason: "SetupFailed",
           message: `the launcher exited (${signal ?? `code ${code}`}) before the agent started`
@@ -172,6 +179,15 @@ const spawn = (spec: LaunchSpec.LaunchSpec, agentFd: number) =>
           _tag: "ended", code: code ?? 0, signal: signal === null ? 0 : (ExitReason.signalNumber(signal) ?? 0),
           oom: false, pidsLimit: false, throttledUs: 0, nrThrottled: 0, peakBytes: 0, cpuUs: 0
         }))
+      }
+      // `exit` can come before the status pipe is drained (a loaded machine): its `ended` record
+      // would be lost and the end misreported as the launcher's own exit code. Decide once the
+      // pipe has been read to its end; bounded, should something else still hold it open.
+      const fallback = setTimeout(decide, STATUS_DRAIN_MS)
+      fallback.unref()
+      void statusRead.then(() => {
+        clearTimeout(fallback)
+        decide()
       })
     })
     child.on("error", (e) => {

@@ -217,23 +217,23 @@ describe.skipIf(process.getuid?.() !== 0)("agent logs", () => {
     const { c, k } = await setup()
     await c.calls.spawn({ name: "ticker", run: "sh", args: ["-c", "i=0; while :; do echo tick $i; i=$((i+1)); sleep 0.05; done"] })
     await until(async () => ((await logsOf(c, "ticker")).lines.length >= 3 ? true : undefined), "a few ticks")
-    const follower = await Connection.connect({ path: k.socketPath })
-    cleanups.push(() => follower.close())
-    const events: Array<string> = []
-    const pushed: Array<LogEntry> = []
-    follower.onPush((push) => {
-      if (push.ev === "agentos.agent.output") {
-        events.push("push")
-        pushed.push(push.data as LogEntry)
-      }
-    })
-    const backlog = await logsOf(follower, "ticker", { follow: true, n: 2 }).then((a) => {
-      events.push("reply")
-      return a
-    })
+    // A raw connection, so the order is the wire's: a client library resolves a reply's promise
+    // a microtask after it hands a push to its listener.
+    const follower = Net.createConnection(k.socketPath)
+    cleanups.push(() => void follower.destroy())
+    const frames: Array<{ id?: number; ev?: string; res?: LogsAnswer; data?: LogEntry }> = []
+    const decoder = new Frame.FrameDecoder()
+    follower.on("data", (chunk: Buffer) => void decoder.push(chunk, (item) => frames.push(item as never)))
+    follower.write(Frame.encode({ id: 1, op: Op.HELLO, args: { version: 1 } }))
+    follower.write(Frame.encode({ id: 2, op: Op.LOGS, args: { name: "ticker", follow: true, n: 2 } }))
+    const pushes = () => frames.filter((f) => f.ev === "agentos.agent.output")
+    await until(() => (pushes().length >= 10 ? true : undefined), "ten pushed lines")
+    const replyAt = frames.findIndex((f) => f.id === 2)
+    expect(replyAt).toBeGreaterThan(-1)
+    expect(frames.findIndex((f) => f.ev !== undefined)).toBeGreaterThan(replyAt)
+    const backlog = frames[replyAt]!.res!
+    const pushed = pushes().map((f) => f.data!)
     expect(backlog.lines.length).toBe(2)
-    await until(() => (pushed.length >= 10 ? true : undefined), "ten pushed lines")
-    expect(events[0]).toBe("reply")
     // Seq numbers continue the backlog's without a gap or a repeat; only this agent's lines.
     const seqs = [...backlog.lines, ...pushed].map((l) => l.seq)
     expect(seqs).toEqual(seqs.map((_, i) => seqs[0]! + i))

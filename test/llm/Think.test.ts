@@ -203,7 +203,7 @@ describe("THINK", () => {
     }
     const chunks: Array<unknown> = []
     const program = Effect.gen(function* () {
-      const result = yield* Think.Think.handle({ prompt: "hi", maxTokens: 3, stream: true }, caller, { id: 1, chunk: (m) => chunks.push(m) })
+      const result = yield* Think.Think.handle({ prompt: "hi", maxTokens: 3, stream: true }, caller, { id: 1, chunk: (m) => chunks.push(m), afterReply: () => {} })
       const s = yield* LlmScheduler
       return { result, stats: yield* s.statsFor("researcher") }
     }).pipe(Effect.provide(LlmScheduler.layerOffline()))

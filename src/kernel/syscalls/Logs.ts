@@ -7,7 +7,7 @@
  * LogEntry}` until the connection closes. A name with neither an agent nor kept lines → ENOENT.
  * Beyond DESIGN.md's table (docs/protocol.md); not in an agent's default caps.
  */
-import { Effect, Fiber, PubSub, Schema } from "effect"
+import { Deferred, Effect, Fiber, PubSub, Schema } from "effect"
 import { AgentLogs } from "../../observe/AgentLogs.ts"
 import type { LogEntry } from "../../observe/LogEntry.ts"
 import { Op } from "../../protocol/Op.ts"
@@ -30,7 +30,7 @@ const decode = Syscall.decodeArgs(Schema.Struct({
 }))
 
 /** @category syscalls */
-export const Logs = Syscall.make(Op.LOGS, (args, caller) =>
+export const Logs = Syscall.make(Op.LOGS, (args, caller, call) =>
   Effect.gen(function* () {
     const { name, n, since, follow } = yield* decode(args)
     const logs = yield* AgentLogs
@@ -42,15 +42,14 @@ export const Logs = Syscall.make(Op.LOGS, (args, caller) =>
     let newestSeq = Number.POSITIVE_INFINITY
     if (follow === true) {
       const events = yield* Events
-      const request = yield* Effect.fiber
+      const replied = yield* Deferred.make<void>()
+      call.afterReply(() => void Deferred.doneUnsafe(replied, Effect.void))
       // Subscribed before the backlog is read (startImmediately), so a line appended in between
       // is in both and skipped here by its number: nothing missed, nothing twice.
       const follower = yield* Effect.scoped(Effect.gen(function* () {
         const queue = yield* PubSub.subscribe(events.output)
-        // Pushes leave after the reply: wait for this request's fiber to finish (its reply is
-        // written as it does), then one more turn of the scheduler.
-        yield* Fiber.await(request)
-        yield* Effect.yieldNow
+        // Pushes leave after the reply: the session says when it has written it.
+        yield* Deferred.await(replied)
         for (;;) {
           const { type, ...entry } = yield* PubSub.take(queue)
           if (entry.name === name && entry.seq > newestSeq) caller.push({ ev: type, data: entry satisfies LogEntry })
