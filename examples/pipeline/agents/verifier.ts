@@ -25,6 +25,9 @@ for await (const message of kernel.messages()) {
   const a = message.payload as Answer
   // Redelivered to the reasoner (it says so) or to this verifier (the kernel says so).
   if (message.redelivered || a.redelivered === true) redeliveries++
+  // Counted from every answer, duplicates too: a reasoner that crashed on the last item is
+  // known only by the duplicate its next incarnation sends.
+  if (a.end === undefined) incarnations = Math.max(incarnations, a.incarnation ?? 1)
   if (a.end !== undefined) expected = a.end
   else if (verified.has(a.id!)) duplicates++
   else if (typeof a.answer === "string" && a.answer.length > 0) {
@@ -32,7 +35,6 @@ for await (const message of kernel.messages()) {
     verified.set(a.id!, now - a.sentAt!)
     firstSentAt = Math.min(firstSentAt, a.sentAt!)
     lastAt = now
-    incarnations = Math.max(incarnations, a.incarnation ?? 1)
   } else failed.push(a.id!)
   if (expected !== undefined && verified.size + failed.length >= expected) {
     await message.ack()
