@@ -3,6 +3,7 @@
  * written for people: in the log files and by `agentos logs`. Shared by the kernel (AgentLogs)
  * and the CLI, so both read the same.
  */
+import * as TerminalText from "./TerminalText.ts"
 
 /** One line of an agent's log. `seq` numbers the lines of a name from 1, markers included. @category models */
 export interface LogEntry {
@@ -30,12 +31,12 @@ export const droppedMarker = (count: number): string => `agentos: ${count} lines
 /**
  * One entry as people read it: ISO time, `name#incarnation`, the stream when it is not stdout
  * (marked as `agentos boot` marks it), then the line with CR and LF escaped, so that one entry
- * is always one line. @category constructors
+ * is always one line, and no control character but colours (TerminalText). @category constructors
  */
 export const format = (entry: LogEntry): string => {
   const mark = entry.stream === "stdout" ? "" : `(${entry.stream}) `
   const line = entry.line.includes("\n") || entry.line.includes("\r")
     ? entry.line.replaceAll("\r", "\\r").replaceAll("\n", "\\n")
     : entry.line
-  return `${new Date(entry.time).toISOString()} ${entry.name}#${entry.incarnation} ${mark}${line}`
+  return `${new Date(entry.time).toISOString()} ${entry.name}#${entry.incarnation} ${mark}${TerminalText.printable(line)}`
 }

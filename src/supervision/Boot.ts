@@ -10,6 +10,7 @@ import { Console, Data, Deferred, Effect, Fiber, PubSub, Result } from "effect"
 import * as Path from "node:path"
 import { pathToFileURL } from "node:url"
 import * as Daemon from "../kernel/Daemon.ts"
+import * as TerminalText from "../observe/TerminalText.ts"
 import { type AgentOutput, Events, type LifecycleEvent } from "../kernel/Events.ts"
 import type { Settings } from "../kernel/KernelConfig.ts"
 import * as Observer from "../observe/Observer.ts"
@@ -103,12 +104,12 @@ const colorOf = (name: string): number => {
   return palette[hash % palette.length]!
 }
 
-/** One line of an agent's output: `name | line`, stderr and LOG records marked. */
+/** One line of an agent's output: `name | line`, stderr and LOG records marked, only colours let through. */
 export const formatOutput = (output: AgentOutput, color = false): string => {
   const name = output.name.padEnd(16)
   const prefix = color ? `\x1b[${colorOf(output.name)}m${name} |\x1b[0m` : `${name} |`
   const mark = output.stream === "stdout" ? "" : output.stream === "stderr" ? "(stderr) " : "(log) "
-  return `${prefix} ${mark}${output.line}`
+  return `${prefix} ${mark}${TerminalText.printable(output.line)}`
 }
 
 /** Boots a validated tree and runs until it finishes, escalates to PID 1, or is interrupted. @category lifecycle */

@@ -96,6 +96,18 @@ describe.skipIf(process.getuid?.() !== 0)("Boot.run with agents", () => {
     expect(lines).toContain("talker           | (stderr) oops")
   })
 
+  it("an agent's escape sequences reach the terminal as text, its colours as colours", async () => {
+    const { run, lines } = boot(defineTree(supervisor("root", {
+      children: [agent("prankster", {
+        run: "sh",
+        args: ["-c", "printf 'clear\\033[2J\\033[Hhome \\033]0;title\\007 \\033[32mgreen\\n'"],
+        restart: "transient"
+      })]
+    })))
+    await Effect.runPromise(run)
+    expect(lines).toContain("prankster        | clear^[[2J^[[Hhome ^[]0;title^G \x1b[32mgreen\x1b[0m")
+  })
+
   it("--quiet prints lifecycle events only", async () => {
     const { run, lines } = boot(talker, { quiet: true })
     await Effect.runPromise(run)
