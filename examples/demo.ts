@@ -8,8 +8,8 @@ import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
 import { Connection } from "../src/client/Connection.ts"
-import { Agents } from "../src/kernel/Agents.ts"
 import * as Daemon from "../src/kernel/Daemon.ts"
+import { AgentLogs } from "../src/observe/AgentLogs.ts"
 
 /** A running demo kernel. */
 export interface DemoKernel {
@@ -30,14 +30,14 @@ export const withKernel = async <A>(body: (kernel: DemoKernel) => Promise<A>): P
     const context = await Effect.runPromise(
       Layer.buildWithScope(Daemon.layer({ socketPath, stateDir: Path.join(dir, "state") }), scope)
     )
-    const agents = Context.get(context, Agents)
+    const logs = Context.get(context, AgentLogs)
     const client = await Connection.connect({ path: socketPath })
     await client.calls.hello("demo")
     try {
       return await body({
         socketPath,
         client,
-        output: (name) => agents.list().filter((a) => a.name === name).flatMap((a) => a.output.map((o) => o.line))
+        output: (name) => logs.tail(name, { n: Number.MAX_SAFE_INTEGER }).map((o) => o.line)
       })
     } finally {
       await client.close()

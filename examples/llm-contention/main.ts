@@ -18,7 +18,6 @@ import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
 import { Connection } from "../../src/client/Connection.ts"
-import { Agents } from "../../src/kernel/Agents.ts"
 import * as Daemon from "../../src/kernel/Daemon.ts"
 import type * as LlmStats from "../../src/llm/LlmStats.ts"
 import * as Gemini from "../../src/llm/providers/Gemini.ts"
@@ -27,6 +26,7 @@ import { LlmScheduler } from "../../src/llm/Scheduler.ts"
 import * as TestServer from "../../src/llm/TestServer.ts"
 import { Op } from "../../src/protocol/Op.ts"
 import * as Report from "./report.ts"
+import { AgentLogs } from "../../src/observe/AgentLogs.ts"
 
 const CAPACITY = 2
 /** The upstream's pace: 25 ms to the first token, then 1000 tokens/s per request. */
@@ -67,7 +67,7 @@ const main = async (): Promise<number> => {
   const scope = Effect.runSync(Scope.make())
   try {
     const context = await Effect.runPromise(Layer.buildWithScope(Daemon.layer({ socketPath, stateDir: Path.join(dir, "state") }, [], llm), scope))
-    const agents = Context.get(context, Agents)
+    const logs = Context.get(context, AgentLogs)
     const client = await Connection.connect({ path: socketPath })
     await client.calls.hello("llm-contention")
     const upstreamText = server === undefined
@@ -94,7 +94,7 @@ const main = async (): Promise<number> => {
         }
       })
     }
-    const said = (name: string) => agents.list().filter((a) => a.name === name).flatMap((a) => a.output.map((o) => o.line))
+    const said = (name: string) => logs.tail(name, { n: Number.MAX_SAFE_INTEGER }).map((o) => o.line)
     await sleep(startAt - Date.now())
     const late = Report.cast.filter((c) => !said(c.name).some((l) => l.endsWith("ready") || l.includes(": ready,")))
     console.log(late.length === 0

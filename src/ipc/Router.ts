@@ -12,7 +12,7 @@ import { KernelConfig } from "../kernel/KernelConfig.ts"
 import * as KernelError from "../kernel/KernelError.ts"
 import * as Cbor from "../protocol/Cbor.ts"
 import { Supervision } from "../supervision/Supervision.ts"
-import type { TreeNode } from "../supervision/Supervisor.ts"
+import { findNode } from "../supervision/Supervisor.ts"
 import * as Mailbox from "./Mailbox.ts"
 
 /** Bytes a RECV reply adds around the payload (ids, keys, the sender's name aside). */
@@ -56,16 +56,6 @@ const encodedSize = (payload: unknown): number =>
   payload instanceof Uint8Array ? headSize(payload.length) + payload.length : Cbor.encode(payload).length
 
 const received = (m: Mailbox.Message): Received => ({ msgId: m.msgId, from: m.from, payload: m.payload, redelivered: m.redelivered })
-
-const findAgentNode = (node: TreeNode | null, name: string): TreeNode | undefined => {
-  if (node === null) return undefined
-  if (node.kind === "agent" && node.name === name) return node
-  for (const child of node.children ?? []) {
-    const found = findAgentNode(child, name)
-    if (found !== undefined) return found
-  }
-  return undefined
-}
 
 /** The router service. @category services */
 export class Router extends Context.Service<Router, {
@@ -115,7 +105,7 @@ export class Router extends Context.Service<Router, {
       if (clients.has(name)) return true
       const agent = agents.byName(name)
       if (agent !== undefined && (agent.status === "starting" || agent.status === "running" || agent.status === "stopping")) return true
-      const node = findAgentNode(supervision.tree(), name)
+      const node = findNode(supervision.tree(), (n) => n.kind === "agent" && n.name === name)
       return node !== undefined && comingBack.has(node.state)
     }
 

@@ -15,7 +15,7 @@ import { Launcher, type Launched } from "../sandbox/Launcher.ts"
 import * as LaunchSpec from "../sandbox/LaunchSpec.ts"
 import type { Ended } from "../sandbox/LaunchStatus.ts"
 import { UidRange } from "../sandbox/UidRange.ts"
-import { AgentLogs } from "../observe/AgentLogs.ts"
+import { AgentLogs, type LogEntry } from "../observe/AgentLogs.ts"
 import * as AgentSpec from "./AgentSpec.ts"
 import * as Capabilities from "./Capabilities.ts"
 import { Events } from "./Events.ts"
@@ -28,12 +28,6 @@ import { Sessions } from "./Sessions.ts"
 /** An agent's state as LIST shows it. @category models */
 export type Status = "starting" | "running" | "stopping" | "exited" | "failed"
 
-/** A line an agent produced. @category models */
-export interface OutputLine {
-  readonly stream: "stdout" | "stderr" | "log"
-  readonly line: string
-  readonly time: number
-}
 
 /** One agent of the process table. @category models */
 export interface Agent {
@@ -53,8 +47,6 @@ export interface Agent {
   requestedSignal: number | undefined
   /** When it last sent HEARTBEAT (the watchdog's input). */
   lastHeartbeat: number | null
-  /** Its last lines (stdout, stderr, LOG records): this incarnation's, as its name's log still holds them. */
-  readonly output: ReadonlyArray<OutputLine>
   readonly ended: Deferred.Deferred<ExitReason.ExitReason>
 }
 
@@ -97,7 +89,7 @@ export class Agents extends Context.Service<Agents, {
   /** The newest agent of a name (its current or last incarnation), at once. */
   readonly byName: (name: string) => Agent | undefined
   /** A line an agent produced: into its name's log (AgentLogs), which publishes it on Events' output stream. */
-  readonly output: (agent: Agent, stream: OutputLine["stream"], line: string, time: number) => void
+  readonly output: (agent: Agent, stream: LogEntry["stream"], line: string, time: number) => void
   readonly kill: (target: string, signal?: number) => Effect.Effect<Agent, KernelError.KernelError>
   readonly wait: (target: string, timeoutMs?: number) => Effect.Effect<ExitReason.ExitReason, KernelError.KernelError>
   readonly list: () => ReadonlyArray<Agent>
@@ -217,7 +209,7 @@ export class Agents extends Context.Service<Agents, {
       })
 
     // Returns AgentLogs' verdict: 0 when kept, else when the name's rate limit takes lines again.
-    const output = (agent: Agent, stream: OutputLine["stream"], line: string, time: number) =>
+    const output = (agent: Agent, stream: LogEntry["stream"], line: string, time: number) =>
       logs.append({ time, name: agent.name, id: agent.id, incarnation: agent.restarts, stream, line })
 
     const spawn = (args: AgentSpec.SpawnArgs, options: SpawnOptions = {}) =>
@@ -250,9 +242,6 @@ export class Agents extends Context.Service<Agents, {
           launched: null,
           requestedSignal: undefined,
           lastHeartbeat: null,
-          get output() {
-            return logs.tail(this.name).filter((entry) => entry.id === this.id)
-          },
           ended: yield* Deferred.make<ExitReason.ExitReason>()
         }
         table.set(agent.id, agent)

@@ -18,7 +18,7 @@ import { type AgentOutput, Events, type LifecycleEvent } from "../kernel/Events.
 import * as KernelError from "../kernel/KernelError.ts"
 import { LlmScheduler } from "../llm/Scheduler.ts"
 import { Supervision } from "../supervision/Supervision.ts"
-import type { TreeNode } from "../supervision/Supervisor.ts"
+import { findNode } from "../supervision/Supervisor.ts"
 import { AgentLogs, type LogEntry } from "./AgentLogs.ts"
 import { KernelMetrics } from "./KernelMetrics.ts"
 import * as ObserverAddress from "./ObserverAddress.ts"
@@ -112,17 +112,6 @@ const statusOf = (error: KernelError.KernelError): number => {
     default:
       return 500
   }
-}
-
-/** Finds a node of the tree by path. */
-const findNode = (node: TreeNode | null, path: string): TreeNode | undefined => {
-  if (node === null) return undefined
-  if (node.path === path) return node
-  for (const child of node.children ?? []) {
-    const found = findNode(child, path)
-    if (found !== undefined) return found
-  }
-  return undefined
 }
 
 /** The `Host` names a loopback-bound observer answers to: a page on another site cannot rebind its name to us. */
@@ -309,7 +298,7 @@ export const start = (options: Options): Effect.Effect<Running, ObserverError, S
         const name = new URL(request.url, "http://observer").searchParams.get("path")
         const tree = supervision.tree()
         if (name === null) return json(200, tree)
-        const node = findNode(tree, name)
+        const node = findNode(tree, (n) => n.path === name)
         return node === undefined ? problem(404, `path: no node at ${name}`) : json(200, node)
       }
       if (get && path === "/api/logs") return yield* logs(request)

@@ -8,6 +8,7 @@
 import type { LifecycleEvent, SupervisorReport } from "../kernel/Events.ts"
 import type * as LlmStats from "../llm/LlmStats.ts"
 import type { TreeNode } from "../supervision/Supervisor.ts"
+import * as Units from "./Units.ts"
 
 /** Samples kept per agent: a minute at one a second. */
 export const HISTORY = 60
@@ -76,9 +77,8 @@ export class History {
       }
       const running = live.has(row.status)
       const sameIncarnation = series.id === row.id
-      const elapsedUs = (now - series.time) * 1000
-      const cpu = running && sameIncarnation && series.cpuUs !== null && row.cpuUs !== null && elapsedUs > 0
-        ? Math.max(0, ((row.cpuUs - series.cpuUs) / elapsedUs) * 100)
+      const cpu = running && sameIncarnation && series.cpuUs !== null && row.cpuUs !== null
+        ? Units.cpuPercentOf(row.cpuUs - series.cpuUs, now - series.time)
         : null
       push(series.cpuPercent, cpu)
       push(series.memoryBytes, running ? row.memoryBytes : null)

@@ -133,11 +133,9 @@ export const cpuPercent = (row: AgentInfo, previous: Sample | null, now: number)
   const cpu = num(row.cpuUs)
   if (cpu === null || !live.has(row.status)) return null
   const before = previous?.cpuUs.get(row.id)
-  if (previous !== null && before !== undefined && now > previous.time) {
-    return Math.max(0, cpu - before) / ((now - previous.time) * 1000) * 100
-  }
+  if (previous !== null && before !== undefined && now > previous.time) return Units.cpuPercentOf(cpu - before, now - previous.time)
   const uptime = num(row.uptimeMs)
-  return uptime === null || uptime <= 0 ? null : cpu / (uptime * 1000) * 100
+  return uptime === null ? null : Units.cpuPercentOf(cpu, uptime)
 }
 
 /** `used/limit`, `max` for no limit (cgroup's word for it). */

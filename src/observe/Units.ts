@@ -29,3 +29,10 @@ export const bytes = (n: unknown): string =>
 /** A percentage with one decimal below 100 (`0.3`, `12.5`), whole above (`180`). @category constructors */
 export const percent = (p: number | null): string =>
   p === null || !Number.isFinite(p) ? "-" : p < 100 ? p.toFixed(1) : String(Math.round(p))
+
+/**
+ * CPU time over wall time as a percentage of one core, as ps(1)'s %CPU (200 is two cores busy);
+ * null without elapsed time. `agentos top` and the observer compute CPU % with it. @category constructors
+ */
+export const cpuPercentOf = (cpuUs: number, wallMs: number): number | null =>
+  wallMs > 0 ? (Math.max(0, cpuUs) / (wallMs * 1000)) * 100 : null

@@ -41,6 +41,17 @@ export interface TreeNode {
   readonly children?: ReadonlyArray<TreeNode>
 }
 
+/** The first node of a tree, depth first, that `matches`; undefined when none does. @category constructors */
+export const findNode = (node: TreeNode | null, matches: (node: TreeNode) => boolean): TreeNode | undefined => {
+  if (node === null) return undefined
+  if (matches(node)) return node
+  for (const child of node.children ?? []) {
+    const found = findNode(child, matches)
+    if (found !== undefined) return found
+  }
+  return undefined
+}
+
 /** A running supervisor, as its parent and the kernel see it. @category models */
 export interface Handle {
   readonly path: string

@@ -5,15 +5,13 @@
  */
 import * as Fs from "node:fs"
 import * as Path from "node:path"
-import { afterEach, describe, expect, it } from "vitest"
+import { describe, expect, it } from "vitest"
 import * as Cli from "../support/cli.ts"
 import { processAlive, tempDir } from "../support/kernel.ts"
+import * as Cleanups from "../support/cleanups.ts"
 
 const index = Path.resolve(import.meta.dirname, "../../src/index.ts")
-const cleanups: Array<() => Promise<void> | void> = []
-afterEach(async () => {
-  while (cleanups.length > 0) await cleanups.pop()!()
-})
+const cleanups = Cleanups.perTest()
 
 /** A tree file in a fresh directory, and the socket its kernel will use. */
 const treeFile = (body: string) => {

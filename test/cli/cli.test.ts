@@ -4,15 +4,14 @@
  */
 import * as Fs from "node:fs"
 import * as Path from "node:path"
-import { afterEach, describe, expect, it } from "vitest"
+import { describe, expect, it } from "vitest"
 import { VERSION } from "../../src/Version.ts"
 import * as Cli from "../support/cli.ts"
 import { tempDir } from "../support/kernel.ts"
+import * as Cleanups from "../support/cleanups.ts"
+import * as Until from "../support/until.ts"
 
-const cleanups: Array<() => Promise<void> | void> = []
-afterEach(async () => {
-  while (cleanups.length > 0) await cleanups.pop()!()
-})
+const cleanups = Cleanups.perTest()
 
 const startKernel = async () => {
   const dir = tempDir()
@@ -21,13 +20,7 @@ const startKernel = async () => {
 }
 
 /** Waits until a condition holds, polling: a line printed just after the one awaited. */
-const waitFor = async (ok: () => boolean, timeoutMs = 10_000) => {
-  const deadline = Date.now() + timeoutMs
-  while (!ok()) {
-    if (Date.now() > deadline) throw new Error("condition not met in time")
-    await new Promise((resolve) => setTimeout(resolve, 20))
-  }
-}
+const waitFor = (ok: () => boolean, timeoutMs = 10_000) => Until.until("the condition", () => ok() || undefined, { timeoutMs, intervalMs: 20 })
 
 describe("agentos", () => {
   it("--version prints the version; --help lists the commands", async () => {

@@ -15,6 +15,7 @@ import { parseInterval, parseKeys } from "../../src/cli/top.ts"
 import { Op } from "../../src/protocol/Op.ts"
 import * as Cli from "../support/cli.ts"
 import { processAlive, tempDir } from "../support/kernel.ts"
+import * as Until from "../support/until.ts"
 
 const index = Path.resolve(import.meta.dirname, "../../src/index.ts")
 const cleanups: Array<() => Promise<void> | void> = []
@@ -22,15 +23,8 @@ const cleanups: Array<() => Promise<void> | void> = []
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 /** Polls until `check` returns a value (not undefined), or fails saying what it last saw. */
-const until = async <A>(what: string, check: () => A | undefined | Promise<A | undefined>, seen: () => string, timeoutMs = 30_000): Promise<A> => {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const value = await check()
-    if (value !== undefined) return value
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms; last seen:\n${seen()}`)
-    await sleep(100)
-  }
-}
+const until = <A>(what: string, check: () => A | undefined | Promise<A | undefined>, seen: () => string, timeoutMs = 30_000): Promise<A> =>
+  Until.until(what, check, { seen, timeoutMs, intervalMs: 100 })
 
 /** A private tmux server (its own socket name), killed by the cleanups whatever happens. */
 const tmuxServer = () => {

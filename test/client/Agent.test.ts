@@ -5,15 +5,13 @@
 import * as ChildProcess from "node:child_process"
 import * as Net from "node:net"
 import * as Path from "node:path"
-import { afterEach, describe, expect, it } from "vitest"
+import { describe, expect, it } from "vitest"
 import { connect } from "../../src/client/Agent.ts"
 import * as PeerCredentials from "../../src/kernel/PeerCredentials.ts"
 import { startKernel, type TestKernel } from "../support/kernel.ts"
+import * as Cleanups from "../support/cleanups.ts"
 
-const cleanups: Array<() => Promise<void> | void> = []
-afterEach(async () => {
-  while (cleanups.length > 0) await cleanups.pop()!()
-})
+const cleanups = Cleanups.perTest()
 const kernel = async (): Promise<TestKernel> => {
   const k = await startKernel()
   cleanups.push(() => k.stop())

@@ -5,13 +5,14 @@
  */
 import { Deferred, Effect } from "effect"
 import * as Net from "node:net"
-import { afterEach, describe, expect, it } from "vitest"
+import { describe, expect, it } from "vitest"
 import { ConnectionError, KernelCallError } from "../../src/client/ClientError.ts"
 import { Connection } from "../../src/client/Connection.ts"
 import * as PeerCredentials from "../../src/kernel/PeerCredentials.ts"
 import * as Syscall from "../../src/kernel/Syscall.ts"
 import { Op } from "../../src/protocol/Op.ts"
 import { RawConnection, startKernel, type TestKernel } from "../support/kernel.ts"
+import * as Cleanups from "../support/cleanups.ts"
 
 const GATE = 0x7d
 let gate = Effect.runSync(Deferred.make<void>())
@@ -19,10 +20,7 @@ const extra: ReadonlyArray<Syscall.Syscall> = [
   Syscall.make(GATE as never, () => Deferred.await(gate).pipe(Effect.as("opened")))
 ]
 
-const cleanups: Array<() => Promise<void> | void> = []
-afterEach(async () => {
-  while (cleanups.length > 0) await cleanups.pop()!()
-})
+const cleanups = Cleanups.perTest()
 const kernel = async (): Promise<TestKernel> => {
   const k = await startKernel({}, extra)
   cleanups.push(() => k.stop())

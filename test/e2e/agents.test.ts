@@ -5,16 +5,14 @@
  */
 import * as Fs from "node:fs"
 import * as Path from "node:path"
-import { afterEach, describe, expect, it } from "vitest"
+import { describe, expect, it } from "vitest"
 import { Connection } from "../../src/client/Connection.ts"
 import { Op } from "../../src/protocol/Op.ts"
 import { processAlive, startKernel, type TestKernel } from "../support/kernel.ts"
+import * as Cleanups from "../support/cleanups.ts"
 
 const probe = Path.join(import.meta.dirname, "agents", "probe.ts")
-const cleanups: Array<() => Promise<void> | void> = []
-afterEach(async () => {
-  while (cleanups.length > 0) await cleanups.pop()!()
-})
+const cleanups = Cleanups.perTest()
 const setup = async (): Promise<{ k: TestKernel; c: Connection }> => {
   const k = await startKernel()
   cleanups.push(() => k.stop())
@@ -26,10 +24,9 @@ const codeOf = (p: Promise<unknown>) => p.then(() => "ok", (e: { code?: string }
 const reportOf = async (k: TestKernel, name: string, timeoutMs = 20_000) => {
   const deadline = Date.now() + timeoutMs
   for (;;) {
-    const agent = k.agents.list().find((a) => a.name === name)
-    const line = agent?.output.find((o) => o.line.startsWith("REPORT "))
+    const line = k.output(name).find((o) => o.line.startsWith("REPORT "))
     if (line !== undefined) return JSON.parse(line.line.slice(7))
-    if (Date.now() > deadline) throw new Error(`no report from ${name}: ${JSON.stringify(agent?.output)}`)
+    if (Date.now() > deadline) throw new Error(`no report from ${name}: ${JSON.stringify(k.output(name))}`)
     await new Promise((resolve) => setTimeout(resolve, 50))
   }
 }
@@ -46,7 +43,7 @@ describe("SPAWN / WAIT / LIST", () => {
     expect(wait).toMatchObject({ code: 3, signal: null, reason: "exited" })
     const rows = (await c.calls.list()) as ReadonlyArray<Record<string, unknown>>
     expect(rows.find((r) => r.name === "echoer")).toMatchObject({ id: spawned.id, status: "exited", restarts: 0 })
-    expect(k.agents.list()[0]!.output.map((o) => o.line)).toContain("hello from echoer")
+    expect(k.output("echoer").map((o) => o.line)).toContain("hello from echoer")
   })
 
   it("a TypeScript agent reaches the kernel over fd 3 with its own identity and default caps", async () => {
@@ -66,7 +63,7 @@ describe("SPAWN / WAIT / LIST", () => {
     // In its own PID namespace, under its own host uid.
     expect(report.pid).toBe(2)
     expect(await c.call(Op.WAIT, { name: "probe", timeoutMs: 20_000 })).toMatchObject({ code: 0, reason: "exited" })
-    const logged = k.agents.list().find((a) => a.name === "probe")!.output.find((o) => o.stream === "log")
+    const logged = k.output("probe").find((o) => o.stream === "log")
     expect(logged?.line).toContain("probe says hi")
   })
 

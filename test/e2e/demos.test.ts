@@ -6,15 +6,13 @@
 import { Effect } from "effect"
 import * as Fs from "node:fs"
 import * as Path from "node:path"
-import { afterEach, describe, expect, it } from "vitest"
+import { describe, expect, it } from "vitest"
 import * as Boot from "../../src/supervision/Boot.ts"
 import { tempDir } from "../support/kernel.ts"
+import * as Cleanups from "../support/cleanups.ts"
 
 const examples = Path.resolve(import.meta.dirname, "../../examples")
-const cleanups: Array<() => void> = []
-afterEach(() => {
-  for (const cleanup of cleanups.splice(0).reverse()) cleanup()
-})
+const cleanups = Cleanups.perTest()
 
 const boot = async (name: string, file = "tree.ts"): Promise<ReadonlyArray<string>> => {
   const dir = tempDir()

@@ -5,17 +5,16 @@
  */
 import { Effect, Result } from "effect"
 import * as Path from "node:path"
-import { afterEach, describe, expect, it } from "vitest"
+import { describe, expect, it } from "vitest"
 import { Connection } from "../../src/client/Connection.ts"
 import { Op } from "../../src/protocol/Op.ts"
 import { decodeTree, defineTree, supervisor, type AgentOptions, agent } from "../../src/supervision/Tree.ts"
 import { startKernel, type TestKernel } from "../support/kernel.ts"
+import * as Cleanups from "../support/cleanups.ts"
+import * as Until from "../support/until.ts"
 
 const ipcAgent = Path.join(import.meta.dirname, "agents", "ipc-agent.ts")
-const cleanups: Array<() => Promise<void> | void> = []
-afterEach(async () => {
-  while (cleanups.length > 0) await cleanups.pop()!()
-})
+const cleanups = Cleanups.perTest()
 
 const setup = async (options: Parameters<typeof startKernel>[0] = {}): Promise<{ k: TestKernel; c: Connection }> => {
   const k = await startKernel(options)
@@ -37,9 +36,9 @@ const bootTree = async (k: TestKernel, children: ReadonlyArray<[string, Omit<Age
 }
 
 const lines = (k: TestKernel, name: string, prefix: string) =>
-  k.agents.list().filter((a) => a.name === name).flatMap((a) => a.output).map((o) => o.line).filter((l) => l.startsWith(prefix))
+  k.output(name).map((o) => o.line).filter((l) => l.startsWith(prefix))
 
-/** Every `GOT {...}` line a child printed, across its incarnations (LIST keeps the newest one's). */
+/** Every `GOT {...}` line a child printed, across its incarnations. */
 const gotten = (seen: Array<{ msgId: number; payload: unknown; redelivered: boolean; from: string }>, k: TestKernel, name: string) => {
   for (const line of lines(k, name, "GOT ")) {
     const got = JSON.parse(line.slice(4))
@@ -48,15 +47,7 @@ const gotten = (seen: Array<{ msgId: number; payload: unknown; redelivered: bool
   return seen
 }
 
-const until = async <A>(f: () => A | undefined, what: string, timeoutMs = 20_000): Promise<A> => {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const value = f()
-    if (value !== undefined) return value
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 25))
-  }
-}
+const until = <A>(f: () => A | undefined, what: string, timeoutMs = 20_000): Promise<A> => Until.until(what, f, { timeoutMs })
 
 const codeOf = (p: Promise<unknown>) => p.then(() => "ok", (e: { code?: string }) => e.code ?? String(e))
 

@@ -6,26 +6,23 @@
  */
 import { Effect, Result } from "effect"
 import * as Fs from "node:fs"
-import * as Net from "node:net"
 import * as Path from "node:path"
-import { afterEach, describe, expect, it } from "vitest"
+import { describe, expect, it } from "vitest"
 import { Connection } from "../../src/client/Connection.ts"
 import * as Capabilities from "../../src/kernel/Capabilities.ts"
 import { DEFAULT_LOG_LIMITS, type LogLimits } from "../../src/kernel/KernelConfig.ts"
 import { droppedMarker, type LogEntry } from "../../src/observe/LogEntry.ts"
-import * as Frame from "../../src/protocol/Frame.ts"
 import { Op } from "../../src/protocol/Op.ts"
 import { agent, decodeTree, supervisor } from "../../src/supervision/Tree.ts"
 import * as Cli from "../support/cli.ts"
-import { startKernel, type TestKernel, tempDir } from "../support/kernel.ts"
+import { RawConnection, startKernel, type TestKernel, tempDir } from "../support/kernel.ts"
+import * as Cleanups from "../support/cleanups.ts"
+import * as Until from "../support/until.ts"
 
 const ipcAgent = Path.join(import.meta.dirname, "agents", "ipc-agent.ts")
 const logsProbe = Path.join(import.meta.dirname, "agents", "logs-probe.ts")
 
-const cleanups: Array<() => Promise<void> | void> = []
-afterEach(async () => {
-  while (cleanups.length > 0) await cleanups.pop()!()
-})
+const cleanups = Cleanups.perTest()
 
 interface LogsAnswer {
   readonly lines: ReadonlyArray<LogEntry>
@@ -49,15 +46,8 @@ const setup = async (logs: Partial<LogLimits> = {}) => {
 const logsOf = (c: Connection, name: string, args: Record<string, unknown> = {}) =>
   c.call(Op.LOGS, { name, ...args }) as Promise<LogsAnswer>
 
-const until = async <A>(f: () => Promise<A | undefined> | A | undefined, what: string, timeoutMs = 30_000): Promise<A> => {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const value = await f()
-    if (value !== undefined) return value
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 50))
-  }
-}
+const until = <A>(f: () => Promise<A | undefined> | A | undefined, what: string, timeoutMs = 30_000): Promise<A> =>
+  Until.until(what, f, { timeoutMs, intervalMs: 50 })
 
 const codeOf = (p: Promise<unknown>) => p.then(() => "ok", (e: { code?: string; message?: string }) => `${e.code} ${e.message}`)
 
@@ -164,29 +154,19 @@ describe.skipIf(process.getuid?.() !== 0)("agent logs", () => {
     await logsOf(reader, "flood", { follow: true, n: 1 })
     // ...another, a raw client, asks to follow the flood, reads the replies, then stops reading:
     // nothing drains its socket any more.
-    const stalled = Net.createConnection(k.socketPath)
-    cleanups.push(() => void stalled.destroy())
-    stalled.on("error", () => {})
-    const frames: Array<{ id?: number; ok?: boolean; ev?: string }> = []
-    const decoder = new Frame.FrameDecoder()
-    const closed = new Promise<void>((resolve) => stalled.once("close", () => resolve()))
-    let stopped = false
-    stalled.on("data", (chunk: Buffer) => {
-      void decoder.push(chunk, (item) => frames.push(item as never))
-      if (!stopped && frames.some((f) => f.id === 2)) {
-        stopped = true
-        stalled.pause()
-      }
-    })
-    stalled.write(Frame.encode({ id: 1, op: Op.HELLO, args: { version: 1, name: "stalled" } }))
-    stalled.write(Frame.encode({ id: 2, op: Op.LOGS, args: { name: "flood", follow: true, n: 1 } }))
-    await until(() => (frames.some((f) => f.id === 2) ? true : undefined), "the stalled follower's LOGS reply")
+    const stalled = await RawConnection.open(k.socketPath)
+    cleanups.push(() => stalled.close())
+    const frames = stalled.items as Array<{ id?: number; ok?: boolean; ev?: string }>
+    stalled.request({ id: 1, op: Op.HELLO, args: { version: 1, name: "stalled" } })
+    stalled.request({ id: 2, op: Op.LOGS, args: { name: "flood", follow: true, n: 1 } })
+    await until(() => (frames.some((f) => f.id === 2) ? true : undefined), "the stalled follower's LOGS reply", 5000)
+    stalled.socket.pause()
     expect(frames.find((f) => f.id === 2)).toMatchObject({ ok: true })
     // The kernel cuts it off: its session goes. Reading what it was sent then ends in the close,
     // with lines pushed and nothing wrong with its requests (no EPROTO).
     await until(() => (k.sessions().some((s) => s.name === "stalled") ? undefined : true), "the kernel to close the stalled follower")
-    stalled.resume()
-    await closed
+    stalled.socket.resume()
+    await stalled.waitForClose(30_000)
     expect(frames.filter((f) => f.ev === "agentos.agent.output").length).toBeGreaterThan(100)
     expect(frames.some((f) => f.ev === "error")).toBe(false)
     // Everyone else is served as before, the follower that reads included.
@@ -219,13 +199,11 @@ describe.skipIf(process.getuid?.() !== 0)("agent logs", () => {
     await until(async () => ((await logsOf(c, "ticker")).lines.length >= 3 ? true : undefined), "a few ticks")
     // A raw connection, so the order is the wire's: a client library resolves a reply's promise
     // a microtask after it hands a push to its listener.
-    const follower = Net.createConnection(k.socketPath)
-    cleanups.push(() => void follower.destroy())
-    const frames: Array<{ id?: number; ev?: string; res?: LogsAnswer; data?: LogEntry }> = []
-    const decoder = new Frame.FrameDecoder()
-    follower.on("data", (chunk: Buffer) => void decoder.push(chunk, (item) => frames.push(item as never)))
-    follower.write(Frame.encode({ id: 1, op: Op.HELLO, args: { version: 1 } }))
-    follower.write(Frame.encode({ id: 2, op: Op.LOGS, args: { name: "ticker", follow: true, n: 2 } }))
+    const follower = await RawConnection.open(k.socketPath)
+    cleanups.push(() => follower.close())
+    const frames = follower.items as Array<{ id?: number; ev?: string; res?: LogsAnswer; data?: LogEntry }>
+    follower.request({ id: 1, op: Op.HELLO, args: { version: 1 } })
+    follower.request({ id: 2, op: Op.LOGS, args: { name: "ticker", follow: true, n: 2 } })
     const pushes = () => frames.filter((f) => f.ev === "agentos.agent.output")
     await until(() => (pushes().length >= 10 ? true : undefined), "ten pushed lines")
     const replyAt = frames.findIndex((f) => f.id === 2)

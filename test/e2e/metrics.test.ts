@@ -7,7 +7,7 @@
  */
 import { Effect, Result } from "effect"
 import * as Path from "node:path"
-import { afterEach, describe, expect, it } from "vitest"
+import { describe, expect, it } from "vitest"
 import { Connection } from "../../src/client/Connection.ts"
 import type { LifecycleEvent } from "../../src/kernel/Events.ts"
 import { Op } from "../../src/protocol/Op.ts"
@@ -15,13 +15,11 @@ import { agent, decodeTree, supervisor, type SupervisorSpec } from "../../src/su
 import * as Cli from "../support/cli.ts"
 import { startKernel, type TestKernel, tempDir } from "../support/kernel.ts"
 import * as Prometheus from "../support/PrometheusText.ts"
+import * as Cleanups from "../support/cleanups.ts"
 
 const metricsAgent = Path.join(import.meta.dirname, "agents", "metrics-agent.ts")
 
-const cleanups: Array<() => Promise<void> | void> = []
-afterEach(async () => {
-  while (cleanups.length > 0) await cleanups.pop()!()
-})
+const cleanups = Cleanups.perTest()
 
 /** A kernel and a client connection subscribed to every lifecycle event. */
 const setup = async () => {
@@ -64,9 +62,9 @@ const scrapeUntil = async (c: Connection, ok: (m: ReturnType<typeof Prometheus.p
 const outputOf = async (k: TestKernel, name: string, prefix: string, timeoutMs = 30_000): Promise<string> => {
   const deadline = Date.now() + timeoutMs
   for (;;) {
-    const line = k.agents.list().find((a) => a.name === name)?.output.find((o) => o.line.startsWith(prefix))
+    const line = k.output(name).find((o) => o.line.startsWith(prefix))
     if (line !== undefined) return line.line
-    if (Date.now() > deadline) throw new Error(`${name} never printed ${prefix}: ${JSON.stringify(k.agents.list().find((a) => a.name === name)?.output)}`)
+    if (Date.now() > deadline) throw new Error(`${name} never printed ${prefix}: ${JSON.stringify(k.output(name))}`)
     await new Promise((resolve) => setTimeout(resolve, 50))
   }
 }

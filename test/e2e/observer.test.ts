@@ -9,16 +9,15 @@ import * as Fs from "node:fs"
 import * as Http from "node:http"
 import * as Path from "node:path"
 import { chromium, type Browser, type Page } from "playwright-core"
-import { afterEach, describe, expect, inject, it } from "vitest"
+import { describe, expect, inject, it } from "vitest"
 import * as Cli from "../support/cli.ts"
 import { processAlive, tempDir } from "../support/kernel.ts"
+import * as Cleanups from "../support/cleanups.ts"
+import * as Until from "../support/until.ts"
 
 const index = Path.resolve(import.meta.dirname, "../../src/index.ts")
 const artifacts = Path.resolve(import.meta.dirname, "../../test-artifacts")
-const cleanups: Array<() => Promise<void> | void> = []
-afterEach(async () => {
-  while (cleanups.length > 0) await cleanups.pop()!()
-})
+const cleanups = Cleanups.perTest()
 
 /**
  * The tree: two long-running agents, one that talks, one temporary, and a supervisor that
@@ -75,15 +74,8 @@ const bootObserved = async (env: NodeJS.ProcessEnv = {}): Promise<Booted> => {
 }
 
 /** Polls until `f` gives a value (no wall-clock assertion: the test's own timeout bounds it). */
-const until = async <A>(f: () => Promise<A | undefined> | A | undefined, what: string, timeoutMs = 45_000): Promise<A> => {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const value = await f()
-    if (value !== undefined) return value
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 100))
-  }
-}
+const until = <A>(f: () => Promise<A | undefined> | A | undefined, what: string, timeoutMs = 45_000): Promise<A> =>
+  Until.until(what, f, { timeoutMs, intervalMs: 100 })
 
 interface Node {
   readonly path: string

@@ -6,19 +6,17 @@
  * every syscall span, with its caller and result, and the kernel's metrics.
  */
 import * as Path from "node:path"
-import { afterEach, describe, expect, it } from "vitest"
+import { describe, expect, it } from "vitest"
 import { Connection } from "../../src/client/Connection.ts"
 import { Op } from "../../src/protocol/Op.ts"
 import * as Cli from "../support/cli.ts"
 import { tempDir } from "../support/kernel.ts"
 import * as OtlpReceiver from "../support/OtlpReceiver.ts"
+import * as Cleanups from "../support/cleanups.ts"
 
 const metricsAgent = Path.join(import.meta.dirname, "agents", "metrics-agent.ts")
 
-const cleanups: Array<() => Promise<void> | void> = []
-afterEach(async () => {
-  while (cleanups.length > 0) await cleanups.pop()!()
-})
+const cleanups = Cleanups.perTest()
 
 /** Waits until the agent's last call (its METRICS, refused) has been answered: it has done everything. */
 const agentDone = async (c: Connection, timeoutMs = 30_000) => {

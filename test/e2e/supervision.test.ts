@@ -8,18 +8,16 @@
 import { Deferred, Effect, Result } from "effect"
 import * as Fs from "node:fs"
 import * as Path from "node:path"
-import { afterEach, describe, expect, it } from "vitest"
+import { describe, expect, it } from "vitest"
 import { Connection } from "../../src/client/Connection.ts"
 import type { SupervisorReport } from "../../src/kernel/Events.ts"
 import { Op } from "../../src/protocol/Op.ts"
-import type { TreeNode } from "../../src/supervision/Supervisor.ts"
+import { findNode, type TreeNode } from "../../src/supervision/Supervisor.ts"
 import { agent, decodeTree, supervisor, type SupervisorSpec } from "../../src/supervision/Tree.ts"
 import { processAlive, startKernel, type TestKernel, tempDir } from "../support/kernel.ts"
+import * as Cleanups from "../support/cleanups.ts"
 
-const cleanups: Array<() => Promise<void> | void> = []
-afterEach(async () => {
-  while (cleanups.length > 0) await cleanups.pop()!()
-})
+const cleanups = Cleanups.perTest()
 
 /** A kernel, a connection subscribed to lifecycle events, and the tree booted under init. */
 const boot = async (tree: SupervisorSpec) => {
@@ -50,18 +48,15 @@ const push = async (pushes: ReadonlyArray<SupervisorReport>, type: SupervisorRep
 }
 
 /** A node of TREE by path. */
-const nodeAt = async (c: Connection, path: string): Promise<TreeNode | undefined> => {
-  const visit = (node: TreeNode): TreeNode | undefined =>
-    node.path === path ? node : (node.children ?? []).map(visit).find((n) => n !== undefined)
-  return visit((await c.call(Op.TREE, {})) as TreeNode)
-}
+const nodeAt = async (c: Connection, path: string): Promise<TreeNode | undefined> =>
+  findNode((await c.call(Op.TREE, {})) as TreeNode, (n) => n.path === path)
 
 const codeOf = (p: Promise<unknown>) => p.then(() => "ok", (e: { code?: string }) => e.code ?? String(e))
 
 /** Waits for an agent's output line. */
 const outputOf = async (k: TestKernel, name: string, line: string, timeoutMs = 20_000) => {
   const deadline = Date.now() + timeoutMs
-  while (!k.agents.list().some((a) => a.name === name && a.output.some((o) => o.line === line))) {
+  while (!k.output(name).some((o) => o.line === line)) {
     if (Date.now() > deadline) throw new Error(`${name} never printed ${line}`)
     await new Promise((resolve) => setTimeout(resolve, 20))
   }

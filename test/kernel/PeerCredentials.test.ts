@@ -11,14 +11,12 @@ import * as net from "node:net"
 import * as os from "node:os"
 import * as path from "node:path"
 import * as PeerCredentials from "../../src/kernel/PeerCredentials.ts"
+import * as Cleanups from "../support/cleanups.ts"
 
 const self = { pid: process.pid, uid: process.getuid!(), gid: process.getgid!() }
 
 // Every resource a test opens is registered here and released in afterEach, pass or fail.
-const cleanups: Array<() => void | Promise<void>> = []
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup()
-})
+const cleanups = Cleanups.perTest()
 
 const tempDir = (): string => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "agentos-peercred-"))

@@ -7,7 +7,7 @@ import { Deferred, Effect } from "effect"
 import * as ChildProcess from "node:child_process"
 import * as Fs from "node:fs"
 import * as Path from "node:path"
-import { afterEach, describe, expect, it } from "vitest"
+import { describe, expect, it } from "vitest"
 import { Connection } from "../../src/client/Connection.ts"
 import { KernelCallError } from "../../src/client/ClientError.ts"
 import * as Syscall from "../../src/kernel/Syscall.ts"
@@ -16,6 +16,7 @@ import * as Frame from "../../src/protocol/Frame.ts"
 import { Op } from "../../src/protocol/Op.ts"
 import { PROTOCOL_VERSION } from "../../src/Version.ts"
 import { RawConnection, startKernel, tempDir, type TestKernel } from "../support/kernel.ts"
+import * as Cleanups from "../support/cleanups.ts"
 
 // Test-only syscalls at numbers the protocol table leaves free.
 const SLEEP = 0x7e
@@ -26,10 +27,7 @@ let gate = Effect.runSync(Deferred.make<void>())
 const Gate = Syscall.make(GATE as never, () => Deferred.await(gate).pipe(Effect.as("opened")))
 const extra: ReadonlyArray<Syscall.Syscall> = [Sleep, Gate]
 
-const cleanups: Array<() => Promise<void> | void> = []
-afterEach(async () => {
-  while (cleanups.length > 0) await cleanups.pop()!()
-})
+const cleanups = Cleanups.perTest()
 
 const kernel = async (options: Parameters<typeof startKernel>[0] = {}): Promise<TestKernel> => {
   const k = await startKernel(options, extra)

@@ -8,9 +8,8 @@
 import { Context, Effect, Exit, Layer, Redacted, Scope } from "effect"
 import { FetchHttpClient } from "effect/http"
 import * as Path from "node:path"
-import { afterEach, describe, expect, it } from "vitest"
+import { describe, expect, it } from "vitest"
 import { Connection } from "../../src/client/Connection.ts"
-import { Agents } from "../../src/kernel/Agents.ts"
 import * as Daemon from "../../src/kernel/Daemon.ts"
 import type * as LlmStats from "../../src/llm/LlmStats.ts"
 import * as Gemini from "../../src/llm/providers/Gemini.ts"
@@ -19,12 +18,12 @@ import * as TestServer from "../../src/llm/TestServer.ts"
 import { Op } from "../../src/protocol/Op.ts"
 import * as Cli from "../support/cli.ts"
 import { startKernel, tempDir } from "../support/kernel.ts"
+import * as Cleanups from "../support/cleanups.ts"
+import * as Until from "../support/until.ts"
+import { AgentLogs } from "../../src/observe/AgentLogs.ts"
 
 const thinker = Path.join(import.meta.dirname, "agents", "thinker.ts")
-const cleanups: Array<() => Promise<void> | void> = []
-afterEach(async () => {
-  while (cleanups.length > 0) await cleanups.pop()!()
-})
+const cleanups = Cleanups.perTest()
 
 /** A kernel (the real Daemon layer) whose scheduler is `llm`, and a client named "tester". */
 const kernelWith = async (llm: Layer.Layer<LlmScheduler>) => {
@@ -39,19 +38,14 @@ const kernelWith = async (llm: Layer.Layer<LlmScheduler>) => {
   const c = await Connection.connect({ path: socketPath })
   cleanups.push(() => c.close())
   await c.calls.hello("tester")
-  return { c, agents: Context.get(context, Agents), socketPath }
+  return { c, output: (name: string) => Context.get(context, AgentLogs).tail(name, { n: Number.MAX_SAFE_INTEGER }), socketPath }
 }
 
 const llmOf = async (c: Connection, name: string) => ((await c.call(Op.STAT, { name })) as { llm: LlmStats.AgentSnapshot | null }).llm
 const kernelLlm = async (c: Connection) => ((await c.call(Op.STAT, {})) as { llm: LlmStats.Snapshot }).llm
 
-const until = async (what: string, cond: () => boolean | Promise<boolean>) => {
-  for (let i = 0; i < 1_000; i++) {
-    if (await cond()) return
-    await new Promise((r) => setTimeout(r, 20))
-  }
-  throw new Error(`still waiting for ${what}`)
-}
+const until = (what: string, cond: () => boolean | Promise<boolean>) =>
+  Until.until(what, async () => (await cond()) || undefined, { timeoutMs: 20_000, intervalMs: 20 })
 
 describe("the kernel's LLM", () => {
   it("answers THINK from the kernel's own table (the offline model without a key), and STAT {} shows it", async () => {
@@ -71,7 +65,7 @@ describe("the kernel's LLM", () => {
     const k = await kernelWith(LlmScheduler.layerOffline({ maxInFlight: 2 }))
     await k.c.calls.spawn({ name: "weighted", run: thinker, args: ["3", "5"], llm: { weight: 3, rpm: 100, tpm: 9000, budget: 5000 } })
     await k.c.calls.wait("weighted", 30_000)
-    const report = k.agents.list().find((a) => a.name === "weighted")!.output.find((o) => o.line.startsWith("REPORT "))
+    const report = k.output("weighted").find((o) => o.line.startsWith("REPORT "))
     expect(JSON.parse(report!.line.slice(7))).toEqual([1, 2, 3].map(() => ({ ok: true, outputTokens: 5 })))
     const llm = await llmOf(k.c, "weighted")
     expect(llm).toMatchObject({ weight: 3, completed: 3, outputTokens: 15, limits: { rpm: 100, tpm: 9000, budget: 5000 } })
@@ -86,7 +80,7 @@ describe("the kernel's LLM", () => {
     const k = await kernelWith(LlmScheduler.layerOffline())
     await k.c.calls.spawn({ name: "broke", run: thinker, args: ["1", "5"], llm: { budget: 0 } })
     await k.c.calls.wait("broke", 30_000)
-    const report = k.agents.list().find((a) => a.name === "broke")!.output.find((o) => o.line.startsWith("REPORT "))
+    const report = k.output("broke").find((o) => o.line.startsWith("REPORT "))
     expect(JSON.parse(report!.line.slice(7))).toEqual([{ ok: false, code: "ERATE" }])
     expect(await llmOf(k.c, "broke")).toMatchObject({ completed: 0, rateLimited: 1 })
   })

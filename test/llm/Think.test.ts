@@ -9,7 +9,7 @@ import { Context, Effect, Exit, Layer, Redacted, Scope } from "effect"
 import * as Capabilities from "../../src/kernel/Capabilities.ts"
 import type { Caller } from "../../src/kernel/Syscall.ts"
 import { FetchHttpClient } from "effect/http"
-import { afterEach, describe, expect, it } from "vitest"
+import { describe, expect, it } from "vitest"
 import { Connection } from "../../src/client/Connection.ts"
 import * as Think from "../../src/kernel/syscalls/Think.ts"
 import * as Gemini from "../../src/llm/providers/Gemini.ts"
@@ -18,11 +18,9 @@ import { type Config, LlmScheduler } from "../../src/llm/Scheduler.ts"
 import * as TestServer from "../../src/llm/TestServer.ts"
 import { Op } from "../../src/protocol/Op.ts"
 import { startKernel } from "../support/kernel.ts"
+import * as Cleanups from "../support/cleanups.ts"
 
-const cleanups: Array<() => Promise<void> | void> = []
-afterEach(async () => {
-  while (cleanups.length > 0) await cleanups.pop()!()
-})
+const cleanups = Cleanups.perTest()
 
 /** A scheduler built from a layer, kept until the test ends. */
 const scheduler = async (layer: Layer.Layer<LlmScheduler>) => {

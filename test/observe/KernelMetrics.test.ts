@@ -4,16 +4,14 @@
  * the render is valid exposition text (test/support/PrometheusText.ts). What agents do is in
  * test/e2e/metrics.test.ts.
  */
-import { afterEach, describe, expect, it } from "vitest"
+import { describe, expect, it } from "vitest"
 import { Connection } from "../../src/client/Connection.ts"
 import { Op } from "../../src/protocol/Op.ts"
 import { startKernel } from "../support/kernel.ts"
 import * as Prometheus from "../support/PrometheusText.ts"
+import * as Cleanups from "../support/cleanups.ts"
 
-const cleanups: Array<() => Promise<void> | void> = []
-afterEach(async () => {
-  while (cleanups.length > 0) await cleanups.pop()!()
-})
+const cleanups = Cleanups.perTest()
 
 const kernelWithClient = async () => {
   const k = await startKernel()

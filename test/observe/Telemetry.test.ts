@@ -1,14 +1,12 @@
 /** Telemetry: the OTLP settings an environment gives, and what the layer adds with and without them. */
 import { Context, Effect, Exit, Layer, Metric, Result, Scope, Tracer } from "effect"
-import { afterEach, describe, expect, it } from "vitest"
+import { describe, expect, it } from "vitest"
 import { KernelConfig } from "../../src/kernel/KernelConfig.ts"
 import * as Telemetry from "../../src/observe/Telemetry.ts"
 import * as OtlpReceiver from "../support/OtlpReceiver.ts"
+import * as Cleanups from "../support/cleanups.ts"
 
-const cleanups: Array<() => Promise<void> | void> = []
-afterEach(async () => {
-  while (cleanups.length > 0) await cleanups.pop()!()
-})
+const cleanups = Cleanups.perTest()
 
 /** Builds the layer over a config, for as long as the test runs. */
 const build = async (env: Record<string, string>) => {

@@ -6,6 +6,7 @@
 import { Decoder } from "cbor-x"
 import { describe, expect, it } from "vitest"
 import * as Cbor from "../../src/protocol/Cbor.ts"
+import { prng } from "../support/prng.ts"
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
@@ -14,17 +15,6 @@ import * as Cbor from "../../src/protocol/Cbor.ts"
 const hex = (bytes: Uint8Array): string => Buffer.from(bytes).toString("hex")
 const fromHex = (text: string): Uint8Array => new Uint8Array(Buffer.from(text, "hex"))
 
-// mulberry32: a small seeded PRNG, so every random case can be replayed from its seed.
-const prng = (seed: number): (() => number) => {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 // The reason decode failed with, or "ok"; anything thrown other than CborError is rethrown.
 const decodeReason = (bytes: Uint8Array): Cbor.CborErrorReason | "ok" => {

@@ -8,22 +8,12 @@ import { describe, expect, it } from "vitest"
 import * as Cbor from "../../src/protocol/Cbor.ts"
 import * as Frame from "../../src/protocol/Frame.ts"
 import { Op } from "../../src/protocol/Op.ts"
+import { prng } from "../support/prng.ts"
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
 // ---------------------------------------------------------------------------------------------
 
-// mulberry32: a small seeded PRNG, so every random case can be replayed from its seed.
-const prng = (seed: number): (() => number) => {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 // An integer in [lo, hi].
 const between = (rng: () => number, lo: number, hi: number): number => lo + Math.floor(rng() * (hi - lo + 1))

@@ -16,6 +16,8 @@ import * as Cbor from "../../src/protocol/Cbor.ts"
 import { Op } from "../../src/protocol/Op.ts"
 import { launcherPath } from "../../src/sandbox/NodeLauncher.ts"
 import { startKernel, type TestKernel } from "../support/kernel.ts"
+import * as Cleanups from "../support/cleanups.ts"
+import { prng } from "../support/prng.ts"
 
 const HERE = import.meta.dirname
 const EXAMPLES = Path.resolve(HERE, "../../agents/python/examples")
@@ -24,10 +26,7 @@ const EXAMPLES = Path.resolve(HERE, "../../agents/python/examples")
 // Processes and kernels, all released after each test
 // ---------------------------------------------------------------------------------------------
 
-const cleanups: Array<() => Promise<void> | void> = []
-afterEach(async () => {
-  while (cleanups.length > 0) await cleanups.pop()!()
-})
+const cleanups = Cleanups.perTest()
 
 const kernel = async (): Promise<TestKernel> => {
   const k = await startKernel()
@@ -124,16 +123,6 @@ const hexOf = (bytes: Uint8Array): string => Buffer.from(bytes).toString("hex")
 // Random values on the TypeScript side (mulberry32, so a failure replays from its seed)
 // ---------------------------------------------------------------------------------------------
 
-const prng = (seed: number): (() => number) => {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 const TEXT = [..."abcxyzAZ09 _-.é水😀\u00ff\u07ff\u0800\uffff\u{10000}\u{10ffff}"]
 const KEY_START = [..."abcdefghijklmnopqrstuvwxyzABCXYZé水_$"]

@@ -13,11 +13,9 @@ import * as Path from "node:path"
 import * as LaunchSpec from "../../src/sandbox/LaunchSpec.ts"
 import type * as LaunchStatus from "../../src/sandbox/LaunchStatus.ts"
 import * as Launch from "../support/launch.ts"
+import * as Cleanups from "../support/cleanups.ts"
 
-const cleanups: Array<() => void | Promise<void>> = []
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup()
-})
+const cleanups = Cleanups.perTest()
 afterAll(async () => {
   if (Launch.isRoot) await Launch.removeCgroup(Launch.cgroupParent)
 })

@@ -6,15 +6,13 @@
  */
 import { Effect, Result } from "effect"
 import * as Path from "node:path"
-import { afterEach, describe, expect, it } from "vitest"
+import { describe, expect, it } from "vitest"
 import * as Boot from "../../src/supervision/Boot.ts"
 import { agent, decodeTree, defineTree, service, supervisor } from "../../src/supervision/Tree.ts"
 import { tempDir } from "../support/kernel.ts"
+import * as Cleanups from "../support/cleanups.ts"
 
-const cleanups: Array<() => void> = []
-afterEach(() => {
-  for (const cleanup of cleanups.splice(0).reverse()) cleanup()
-})
+const cleanups = Cleanups.perTest()
 
 const resolved = (tree: unknown) => {
   const decoded = decodeTree(tree)

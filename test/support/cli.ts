@@ -64,7 +64,7 @@ export const start = (args: ReadonlyArray<string>, ready: RegExp, env: NodeJS.Pr
  * `agentos kernel` on a socket in `dir`, stopped (SIGKILL if it is still up) by the function
  * pushed onto `cleanups`.
  */
-export const startKernel = async (dir: string, cleanups: Array<() => Promise<void> | void>) => {
+export const startKernel = async (dir: string, cleanups: Array<() => unknown>) => {
   const socket = Path.join(dir, "kernel.sock")
   const kernel = await start(["kernel", "--socket", socket], /listening on/)
   cleanups.push(async () => {

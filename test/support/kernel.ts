@@ -19,6 +19,7 @@ import type { AgentIdentity, Session } from "../../src/kernel/Session.ts"
 import { Sessions } from "../../src/kernel/Sessions.ts"
 import type { Syscall } from "../../src/kernel/Syscall.ts"
 import * as Frame from "../../src/protocol/Frame.ts"
+import { AgentLogs, type LogEntry } from "../../src/observe/AgentLogs.ts"
 
 /** A fresh private temp directory; removed by the returned function. */
 export const tempDir = (prefix = "agentos-test-"): { readonly path: string; readonly remove: () => void } => {
@@ -41,12 +42,14 @@ export const processAlive = (pid: number): boolean => {
 /** A kernel running in this process. */
 export interface TestKernel {
   readonly socketPath: string
-  /** The process table (agents' output lines, records). */
+  /** The process table. */
   readonly agents: Agents["Service"]
   /** Live sessions. */
   readonly sessions: () => ReadonlyArray<Session>
   /** Serves an already-connected socket as an agent's fd-3 connection. */
   readonly adopt: (socket: Net.Socket, peer: PeerCredentials, agent?: AgentIdentity) => Promise<Session>
+  /** An agent's lines (stdout, stderr, LOG records) as its log keeps them, across its incarnations. */
+  readonly output: (name: string) => ReadonlyArray<LogEntry>
   /** The mailboxes (IPC). */
   readonly router: Router["Service"]
   /** PID 1 and the trees under it. */
@@ -73,6 +76,7 @@ export const startKernel = async (
     return {
       socketPath,
       agents: Context.get(context, Agents),
+      output: (name) => Context.get(context, AgentLogs).tail(name, { n: Number.MAX_SAFE_INTEGER }),
       router: Context.get(context, Router),
       supervision: Context.get(context, Supervision),
       sessions: sessions.all,
