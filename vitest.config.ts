@@ -8,6 +8,6 @@ export default defineConfig({
     hookTimeout: 60_000,
     pool: "forks",
     // Debian's chromium for the browser tests, installed once per run when missing (root + apt).
-    globalSetup: ["test/support/chromiumSetup.ts"]
+    globalSetup: ["test/support/chromiumSetup.ts", "test/support/rootlessSetup.ts"]
   }
 })

@@ -4,17 +4,22 @@
  *   peerCredentials(fd) -> { pid, uid, gid }   getsockopt(SO_PEERCRED)
  *   socketPair()        -> [fd0, fd1]          socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC)
  *   closeFd(fd)         -> undefined           close(2)
+ *   setDumpable(on)     -> undefined           prctl(PR_SET_DUMPABLE)
  *
  * A failed syscall throws an Error whose code is the errno name ("EBADF") and whose message
  * names the step and the object ("getsockopt(SO_PEERCRED) on fd 12: Bad file descriptor"),
  * with `syscall` set as Node's own system errors do. peerCredentials also throws ENOTCONN for a
  * socket that has no peer credentials (TCP, unconnected). src/kernel/PeerCredentials.ts is the
  * only caller.
+ *
+ * setDumpable(false) keeps every other process of the kernel's uid (an agent that shares it,
+ * without a user namespace) from opening the kernel's /proc/<pid>/mem, environ or fd.
  */
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -209,6 +214,23 @@ static napi_value addon_close_fd(napi_env env, napi_callback_info info)
     return undefined;
 }
 
+static napi_value addon_set_dumpable(napi_env env, napi_callback_info info)
+{
+    size_t argc = 1;
+    napi_value argv[1];
+    bool on = false;
+    NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+    if (argc < 1 || napi_get_value_bool(env, argv[0], &on) != napi_ok) {
+        napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "setDumpable: expected a boolean");
+        return NULL;
+    }
+    if (prctl(PR_SET_DUMPABLE, on ? 1 : 0, 0, 0, 0) != 0)
+        return addon_throw_errno(env, errno, "prctl", "prctl(PR_SET_DUMPABLE)");
+    napi_value undefined;
+    NAPI_CALL(env, napi_get_undefined(env, &undefined));
+    return undefined;
+}
+
 /* Node-API 8 (Node >= 12.22) has everything used here; the project needs Node 24 anyway. */
 int32_t node_api_module_get_api_version_v1(void)
 {
@@ -224,6 +246,7 @@ napi_value napi_register_module_v1(napi_env env, napi_value exports)
         { "peerCredentials", addon_peer_credentials },
         { "socketPair", addon_socket_pair },
         { "closeFd", addon_close_fd },
+        { "setDumpable", addon_set_dumpable },
     };
     for (size_t i = 0; i < sizeof functions / sizeof functions[0]; i++) {
         napi_value fn;

@@ -70,7 +70,17 @@ static struct cgroup_hierarchy *add(struct cgroup_set *set, int version, const c
 	return h;
 }
 
-void cgroup_detect(struct cgroup_set *set, int need_writable)
+/* The delegated directory given for the hierarchy mounted at `mount`, or NULL. */
+static const char *delegated(const char *mount, char *const *roots, size_t nroots)
+{
+	size_t n = strlen(mount);
+	for (size_t i = 0; i < nroots; i++)
+		if (strncmp(roots[i], mount, n) == 0 && (roots[i][n] == '/' || roots[i][n] == '\0'))
+			return roots[i];
+	return NULL;
+}
+
+void cgroup_detect(struct cgroup_set *set, int need_writable, char *const *roots, size_t nroots)
 {
 	memset(set, 0, sizeof *set);
 	set->layout = "none";
@@ -98,19 +108,24 @@ void cgroup_detect(struct cgroup_set *set, int need_writable)
 		if (!fstype || !super)
 			continue;
 		unescape(mountpoint);
+		/* With delegated roots, a hierarchy is used only at the directory delegated in it. */
+		const char *root = nroots ? delegated(mountpoint, roots, nroots) : mountpoint;
+		if (!root)
+			continue;
 		if (strcmp(fstype, "cgroup") == 0) {
 			unsigned bits = controllers_in(super) & ~set->available;
-			if (bits && add(set, 1, mountpoint, bits))
+			if (bits && add(set, 1, root, bits))
 				set->available |= bits;
-		} else if (strcmp(fstype, "cgroup2") == 0 && !v2root[0] && strlen(mountpoint) < sizeof v2root) {
-			strcpy(v2root, mountpoint);
+		} else if (strcmp(fstype, "cgroup2") == 0 && !v2root[0] && strlen(root) < sizeof v2root) {
+			strcpy(v2root, root);
 		}
 	}
 	free(line);
 	fclose(f);
 
 	if (v2root[0]) {
-		/* What the root hands its children; a controller bound to v1 never shows up here. */
+		/* What the root (or the delegated directory) hands its children; a controller bound to
+		 * v1 never shows up here. */
 		char enabled[512] = "";
 		char path[PATH_MAX];
 		snprintf(path, sizeof path, "%s/cgroup.subtree_control", v2root);
@@ -126,15 +141,20 @@ void cgroup_detect(struct cgroup_set *set, int need_writable)
 			set->available |= bits;
 	}
 
-	if (need_writable)
+	if (need_writable) {
+		/* Keep only the hierarchies this user may create below; drop the controllers of the rest. */
+		int kept = 0;
+		set->available = 0;
 		for (int i = 0; i < set->count; i++) {
 			char path[PATH_MAX];
 			snprintf(path, sizeof path, "%s/agentos", set->h[i].root);
-			if (access(path, W_OK) != 0 && (errno != ENOENT || access(set->h[i].root, W_OK) != 0)) {
-				set->count = 0;
-				set->available = 0;
+			if (access(path, W_OK) == 0 || (errno == ENOENT && access(set->h[i].root, W_OK) == 0)) {
+				set->h[kept++] = set->h[i];
+				set->available |= set->h[i].controllers;
 			}
 		}
+		set->count = kept;
+	}
 	int v1 = 0, v2 = 0;
 	for (int i = 0; i < set->count; i++)
 		*(set->h[i].version == 1 ? &v1 : &v2) = 1;
@@ -171,18 +191,8 @@ static int make_dirs(struct cgroup_hierarchy *h, const char *rel)
 
 void cgroup_create(struct cgroup_set *set, const char *rel, const struct cgroup_limits *limits)
 {
-	struct {
-		long long value;
-		unsigned bit;
-		const char *what;
-	} needs[] = {{limits->memory_max, CGROUP_MEMORY, "memory.max"},
-		     {limits->cpu_quota, CGROUP_CPU, "cpu.max"},
-		     {limits->pids_max, CGROUP_PIDS, "pids.max"}};
-	for (size_t i = 0; i < sizeof needs / sizeof *needs; i++)
-		if (needs[i].value >= 0 && !(set->available & needs[i].bit)) {
-			errno = EOPNOTSUPP;
-			die_errno("cgroup", "%s: no cgroup hierarchy here offers the controller", needs[i].what);
-		}
+	/* main.c gives a limit here only when a hierarchy offers its controller (else the
+	 * launcher's own watchdog holds it): a limit never lands where nothing enforces it. */
 	for (int i = 0; i < set->count; i++) {
 		struct cgroup_hierarchy *h = &set->h[i];
 		/* A concurrent launcher may remove a shared parent between our mkdirs: try again. */

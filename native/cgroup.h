@@ -9,6 +9,7 @@
 #define AGENTOS_CGROUP_H
 
 #include <limits.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -52,7 +53,7 @@ struct cgroup_hierarchy {
 	const struct cgroup_ops *ops;
 	int version;
 	unsigned controllers; /* what this launch uses the hierarchy for */
-	char root[PATH_MAX];  /* its mount point */
+	char root[PATH_MAX];  /* its mount point, or the directory delegated to us in it */
 	char dir[PATH_MAX];   /* the agent's cgroup; empty until created */
 	int created_from;     /* index in `dir` of the first directory this launch created; 0: none */
 };
@@ -64,8 +65,10 @@ struct cgroup_set {
 	const char *layout; /* "v1", "v2", "hybrid" or "none" */
 };
 
-/* Finds the hierarchies; with `need_writable`, gives none unless each is writable by us. */
-void cgroup_detect(struct cgroup_set *set, int need_writable);
+/* Finds the hierarchies: at their mount points, or, with `roots` (delegated directories, one per
+ * hierarchy), only those, rooted there. With `need_writable`, keeps only the hierarchies we may
+ * create cgroups in. */
+void cgroup_detect(struct cgroup_set *set, int need_writable, char *const *roots, size_t nroots);
 /* Creates `rel` (below agentos/) in every hierarchy and writes the limits (step `cgroup`). */
 void cgroup_create(struct cgroup_set *set, const char *rel, const struct cgroup_limits *limits);
 /* Moves `pid` into every one of them (step `cgroup`). */

@@ -1,10 +1,15 @@
 /*
- * Building the new root. The tmpfs that becomes `/` is mounted over /tmp and pivoted into
- * place first, with the host's root kept at /oldroot: every bind then names its source as
- * /oldroot/<path> (pivot_root moves the tmpfs away, so the host's own /tmp is visible there
- * again) and every mountpoint is made on the new tmpfs, never on the host. Mounts are applied
- * shallowest first, so a grant inside another grant lands on top of it. Read-only binds are
- * made read-only recursively (mount_setattr, or a remount of each submount before Linux 5.12).
+ * Building the new root, in two steps. First, still as the launcher's own user (which can walk
+ * the kernel's private state directory), every bind source is opened without following a
+ * symbolic link anywhere in its path (path.c): a bind goes to what the kernel named, never to
+ * wherever a link planted by an earlier incarnation points. Then, as the namespace's root, the
+ * tmpfs that becomes `/` is mounted over /tmp and pivoted into place, with the host's root kept
+ * at /oldroot, and every source is bound from its fd onto a mountpoint made on the new tmpfs,
+ * never on the host. Mounts are applied shallowest first, so a grant inside another grant lands
+ * on top of it. Directories made only to reach a grant (/home, /home/<user> for a grant below
+ * it) are mode 0111 on a read-only root: passable, never listable, so nothing of a home shows
+ * but the granted path itself. Read-only binds are made read-only recursively (mount_setattr,
+ * or a remount of each submount before Linux 5.12). Every tmpfs is bounded in size and inodes.
  */
 #include "mount.h"
 
@@ -21,6 +26,7 @@
 #include <unistd.h>
 
 #include "die.h"
+#include "path.h"
 
 #ifndef MOUNT_ATTR_RDONLY
 #define MOUNT_ATTR_RDONLY 0x00000001
@@ -34,6 +40,12 @@ struct mount_attr {
 #ifndef AT_RECURSIVE
 #define AT_RECURSIVE 0x8000
 #endif
+#ifndef OPEN_TREE_CLONE
+#define OPEN_TREE_CLONE 1
+#endif
+#ifndef MOVE_MOUNT_F_EMPTY_PATH
+#define MOVE_MOUNT_F_EMPTY_PATH 0x00000004
+#endif
 
 #define OLDROOT "/oldroot"
 #define HIDDEN_FILE "/.agentos-hidden"
@@ -42,10 +54,18 @@ enum op_kind { OP_SYSTEM, OP_RO, OP_RW, OP_TMPFS, OP_PROC, OP_DEV, OP_HIDE_FILE,
 
 struct op {
 	enum op_kind kind;
-	const char *path;
+	const char *path; /* where it appears inside */
 	long long size;
 	int mode;
 	int depth, order;
+	int fd;                /* binds: the source, opened strictly; -1 otherwise */
+	char link[PATH_MAX];   /* OP_SYSTEM: a host symlink (/bin -> usr/bin) is recreated, not bound */
+};
+
+struct mount_sources {
+	struct op *ops;
+	size_t n;
+	int workdir_fd;
 };
 
 static const char *const system_dirs[] = {"/usr", "/bin", "/sbin", "/lib", "/lib64", "/etc"};
@@ -72,7 +92,10 @@ static int under(const char *path, const char *dir)
 	return strncmp(path, dir, n) == 0 && (path[n] == '\0' || path[n] == '/');
 }
 
-/* mkdir -p inside the new root; the components are ours (tmpfs) or already exist. */
+/* mkdir -p inside the new root; the components are ours (tmpfs) or already exist. Made ones
+ * are 0111: a mountpoint is covered by its mount, and a directory on the way to one may be
+ * passed, never listed (we are their owner, but the root is remounted read-only at the end, and
+ * without CAP_DAC_OVERRIDE the owner's missing read bit holds). */
 static void make_dirs(const char *path)
 {
 	char buf[PATH_MAX];
@@ -81,7 +104,7 @@ static void make_dirs(const char *path)
 		slash = strchr(slash, '/');
 		if (slash)
 			*slash = '\0';
-		if (mkdir(buf, 0755) != 0 && errno != EEXIST)
+		if (mkdir(buf, 0111) != 0 && errno != EEXIST)
 			die_errno("mount", "mkdir %s", buf);
 		if (!slash)
 			return;
@@ -167,41 +190,50 @@ static void set_attrs(const char *path, unsigned long long attrs, int recursive)
 		die_errno("mount", "remount %s", path);
 }
 
-static void bind(const char *path, int writable)
+/* Binds the source `fd` (and every mount below it) onto `dest`: the new mount API where there is
+ * one, else the fd's magic link, which mount(2) follows to the very object opened. */
+static void bind_fd(int fd, const char *dest)
 {
-	char source[PATH_MAX + sizeof OLDROOT];
-	snprintf(source, sizeof source, OLDROOT "%s", path);
-	struct stat st;
-	if (stat(source, &st) != 0)
-		die_errno("mount", "granting %s", path);
-	if (S_ISDIR(st.st_mode))
-		make_dirs(path);
-	else
-		make_file(path);
-	if (mount(source, path, NULL, MS_BIND | MS_REC, NULL) != 0)
-		die_errno("mount", "bind %s", path);
-	/* Device nodes only work where the host put them: no nodev on grants below /dev. */
-	unsigned long long attrs = MOUNT_ATTR_NOSUID | (under(path, "/dev") ? 0 : MOUNT_ATTR_NODEV);
-	set_attrs(path, attrs | (writable ? 0 : MOUNT_ATTR_RDONLY), 1);
+#ifdef SYS_open_tree
+	int tree = (int)syscall(SYS_open_tree, fd, "", OPEN_TREE_CLONE | O_CLOEXEC | AT_EMPTY_PATH | AT_RECURSIVE);
+	if (tree >= 0) {
+		if (syscall(SYS_move_mount, tree, "", AT_FDCWD, dest, MOVE_MOUNT_F_EMPTY_PATH) != 0)
+			die_errno("mount", "bind %s", dest);
+		close(tree);
+		return;
+	}
+	if (errno != ENOSYS)
+		die_errno("mount", "bind %s (open_tree)", dest);
+#endif
+	char source[64];
+	snprintf(source, sizeof source, OLDROOT "/proc/self/fd/%d", fd);
+	if (mount(source, dest, NULL, MS_BIND | MS_REC, NULL) != 0)
+		die_errno("mount", "bind %s", dest);
 }
 
-/* /bin, /lib … are symlinks into /usr on merged-/usr systems: recreate the link. */
-static void bind_system(const char *path)
+static void bind(const struct op *op, int writable)
 {
-	char source[PATH_MAX + sizeof OLDROOT], target[PATH_MAX];
-	snprintf(source, sizeof source, OLDROOT "%s", path);
 	struct stat st;
-	if (lstat(source, &st) != 0)
-		return;
-	if (S_ISLNK(st.st_mode)) {
-		ssize_t n = readlink(source, target, sizeof target - 1);
-		if (n < 0)
-			die_errno("mount", "readlink %s", path);
-		target[n] = '\0';
-		if (symlink(target, path) != 0 && errno != EEXIST)
-			die_errno("mount", "symlink %s", path);
-	} else if (S_ISDIR(st.st_mode)) {
-		bind(path, 0);
+	if (fstat(op->fd, &st) != 0)
+		die_errno("mount", "granting %s", op->path);
+	if (S_ISDIR(st.st_mode))
+		make_dirs(op->path);
+	else
+		make_file(op->path);
+	bind_fd(op->fd, op->path);
+	/* Device nodes only work where the host put them: no nodev on grants below /dev. */
+	unsigned long long attrs = MOUNT_ATTR_NOSUID | (under(op->path, "/dev") ? 0 : MOUNT_ATTR_NODEV);
+	set_attrs(op->path, attrs | (writable ? 0 : MOUNT_ATTR_RDONLY), 1);
+}
+
+/* /bin, /lib … are symlinks into /usr on merged-/usr systems: the link is recreated. */
+static void bind_system(const struct op *op)
+{
+	if (op->link[0]) {
+		if (symlink(op->link, op->path) != 0 && errno != EEXIST)
+			die_errno("mount", "symlink %s", op->path);
+	} else if (op->fd >= 0) {
+		bind(op, 0);
 	}
 }
 
@@ -212,8 +244,10 @@ static void mount_tmpfs(const char *path, long long size, int mode, unsigned lon
 	if (lstat(path, &st) == 0 && S_ISLNK(st.st_mode))
 		return;
 	make_dirs(path);
-	char options[64];
-	snprintf(options, sizeof options, "mode=%o,size=%lld", mode, size);
+	char options[96];
+	/* Inodes bounded too: a flood of empty files costs memory no `size` counts. */
+	long long inodes = size / 4096 < 1024 ? 1024 : size / 4096;
+	snprintf(options, sizeof options, "mode=%o,size=%lld,nr_inodes=%lld", mode, size, inodes);
 	if (mount("tmpfs", path, "tmpfs", flags, options) != 0)
 		die_errno("mount", "tmpfs on %s", path);
 }
@@ -290,38 +324,55 @@ static int granted(const struct spec *spec, const char *path)
 	return spec->workdir && under(spec->workdir, path);
 }
 
-void mount_setup_root(const struct spec *spec, int fresh_proc)
+static void open_source(struct op *op, const char *host)
 {
-	/* Private first: nothing below may propagate back to the host's mount table. */
-	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0)
-		die_errno("mount", "making / private");
-	if (mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755,size=1m") != 0)
-		die_errno("mount", "tmpfs for the new root");
-	if (chdir("/tmp") != 0 || mkdir("oldroot", 0700) != 0)
-		die_errno("mount", "preparing the new root");
-	if (syscall(SYS_pivot_root, ".", "oldroot") != 0)
-		die_errno("mount", "pivot_root");
-	if (chdir("/") != 0)
-		die_errno("mount", "chdir /");
+	op->fd = path_open_strict(host);
+	if (op->fd >= 0)
+		return;
+	if (errno == ELOOP)
+		die_errno("mount", "granting %s: a component of the path is a symbolic link (grant the path it points to)", host);
+	die_errno("mount", "granting %s", host);
+}
 
-	size_t n = 0, cap = 16 + spec->ro.count + spec->rw.count + spec->tmpfs.count;
-	struct op *ops = calloc(cap, sizeof *ops);
+struct mount_sources *mount_open_sources(const struct spec *spec)
+{
+	size_t cap = 16 + spec->ro.count + spec->rw.count + spec->tmpfs.count;
+	struct mount_sources *s = calloc(1, sizeof *s);
+	struct op *ops = s ? calloc(cap, sizeof *ops) : NULL;
 	if (!ops)
 		die_errno("mount", "planning mounts");
-#define ADD(k, p, s, m) (ops[n] = (struct op){(k), (p), (s), (m), depth(p), (int)n}, n++)
-	for (size_t i = 0; i < sizeof system_dirs / sizeof *system_dirs; i++)
-		ADD(OP_SYSTEM, system_dirs[i], 0, 0);
+	s->ops = ops;
+	s->workdir_fd = -1;
+	size_t n = 0;
+#define ADD(k, p, sz, m) (ops[n] = (struct op){(k), (p), (sz), (m), depth(p), (int)n, -1, ""}, &ops[n++])
+	for (size_t i = 0; i < sizeof system_dirs / sizeof *system_dirs; i++) {
+		struct stat st;
+		if (lstat(system_dirs[i], &st) != 0)
+			continue;
+		struct op *op = ADD(OP_SYSTEM, system_dirs[i], 0, 0);
+		if (S_ISLNK(st.st_mode)) {
+			ssize_t len = readlink(system_dirs[i], op->link, sizeof op->link - 1);
+			if (len < 0)
+				die_errno("mount", "readlink %s", system_dirs[i]);
+			op->link[len] = '\0';
+		} else if (S_ISDIR(st.st_mode)) {
+			open_source(op, system_dirs[i]);
+		}
+	}
 	ADD(OP_PROC, "/proc", 0, 0);
 	ADD(OP_DEV, "/dev", 0, 0);
 	ADD(OP_TMPFS, "/tmp", spec->tmp_size, 01777);
 	ADD(OP_TMPFS, "/run", spec->tmp_size, 0755);
 	ADD(OP_TMPFS, "/var/run", spec->tmp_size, 0755);
 	for (size_t i = 0; i < spec->ro.count; i++)
-		ADD(OP_RO, spec->ro.items[i], 0, 0);
+		open_source(ADD(OP_RO, spec->ro.items[i], 0, 0), spec->ro.items[i]);
 	for (size_t i = 0; i < spec->rw.count; i++)
-		ADD(OP_RW, spec->rw.items[i], 0, 0);
-	if (spec->workdir)
-		ADD(OP_RW, spec->workdir, 0, 0);
+		open_source(ADD(OP_RW, spec->rw.items[i], 0, 0), spec->rw.items[i]);
+	if (spec->workdir) {
+		struct op *op = ADD(OP_RW, spec->workdir_at ? spec->workdir_at : spec->workdir, 0, 0);
+		open_source(op, spec->workdir);
+		s->workdir_fd = op->fd;
+	}
 	for (size_t i = 0; i < spec->tmpfs.count; i++)
 		ADD(OP_TMPFS, spec->tmpfs.items[i], spec->tmp_size, 0755);
 	/* Secrets stay covered unless a grant names them (or something inside them) explicitly. */
@@ -332,22 +383,47 @@ void mount_setup_root(const struct spec *spec, int fresh_proc)
 		if (!granted(spec, hidden_dirs[i]))
 			ADD(OP_HIDE_DIR, hidden_dirs[i], 0, 0);
 #undef ADD
+	s->n = n;
 	qsort(ops, n, sizeof *ops, by_depth);
+	return s;
+}
 
-	for (size_t i = 0; i < n; i++) {
-		const struct op *op = &ops[i];
+int mount_workdir_fd(const struct mount_sources *sources)
+{
+	return sources->workdir_fd;
+}
+
+void mount_setup_root(const struct spec *spec, struct mount_sources *sources, int fresh_proc)
+{
+	/* Private first: nothing below may propagate back to the host's mount table. */
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0)
+		die_errno("mount", "making / private");
+	if (mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755,size=1m,nr_inodes=4096") != 0)
+		die_errno("mount", "tmpfs for the new root");
+	if (chdir("/tmp") != 0 || mkdir("oldroot", 0700) != 0)
+		die_errno("mount", "preparing the new root");
+	if (syscall(SYS_pivot_root, ".", "oldroot") != 0)
+		die_errno("mount", "pivot_root");
+	if (chdir("/") != 0)
+		die_errno("mount", "chdir /");
+
+	for (size_t i = 0; i < sources->n; i++) {
+		const struct op *op = &sources->ops[i];
 		switch (op->kind) {
-		case OP_SYSTEM: bind_system(op->path); break;
-		case OP_RO: bind(op->path, 0); break;
-		case OP_RW: bind(op->path, 1); break;
+		case OP_SYSTEM: bind_system(op); break;
+		case OP_RO: bind(op, 0); break;
+		case OP_RW: bind(op, 1); break;
 		case OP_TMPFS: mount_tmpfs(op->path, op->size, op->mode, MS_NOSUID | MS_NODEV); break;
 		case OP_PROC: setup_proc(fresh_proc); break;
 		case OP_DEV: setup_dev(spec->tmp_size); break;
 		case OP_HIDE_FILE: hide_file(op->path); break;
 		case OP_HIDE_DIR: hide_dir(op->path); break;
 		}
+		if (op->fd >= 0)
+			close(op->fd);
 	}
-	free(ops);
+	free(sources->ops);
+	free(sources);
 
 	/* The host's root goes; what was not granted is simply absent (/home, /root, …). */
 	if (umount2(OLDROOT, MNT_DETACH) != 0 || rmdir(OLDROOT) != 0)

@@ -9,8 +9,18 @@
 
 #include "spec.h"
 
-/* Runs in the new mount namespace, as its root; step `mount`. `fresh_proc`: a new PID
- * namespace's /proc (else the host's is bound). */
-void mount_setup_root(const struct spec *spec, int fresh_proc);
+struct mount_sources;
+
+/* In the new mount namespace, before becoming its root: opens every bind source (system
+ * directories, grants, the workdir) without following symlinks, as the launcher's own user;
+ * step `mount`. */
+struct mount_sources *mount_open_sources(const struct spec *spec);
+
+/* The workdir's source fd (O_PATH), or -1: for taking ownership of it (main.c). */
+int mount_workdir_fd(const struct mount_sources *sources);
+
+/* Then, as the namespace's root: builds the new root from `sources` (consumed); step `mount`.
+ * `fresh_proc`: a new PID namespace's /proc (else the host's is bound). */
+void mount_setup_root(const struct spec *spec, struct mount_sources *sources, int fresh_proc);
 
 #endif

@@ -173,7 +173,7 @@ static void parse_rlimit(struct spec *spec, const char *key, const char *name, c
 		r->value.rlim_max = hard == inf ? RLIM_INFINITY : (rlim_t)hard;
 		return;
 	}
-	die("spec", "unknown key `%s` (rlimit.NAME: nofile nproc core fsize stack as cpu memlock)", key);
+	die("spec", "unknown key `%s` (rlimit.NAME: nofile nproc core fsize stack as cpu memlock data)", key);
 }
 
 void spec_read(struct spec *spec)
@@ -183,13 +183,14 @@ void spec_read(struct spec *spec)
 	    {"core", RLIMIT_CORE, false, {0, 0}},     {"fsize", RLIMIT_FSIZE, false, {0, 0}},
 	    {"stack", RLIMIT_STACK, false, {0, 0}},   {"as", RLIMIT_AS, false, {0, 0}},
 	    {"cpu", RLIMIT_CPU, false, {0, 0}},       {"memlock", RLIMIT_MEMLOCK, false, {0, 0}},
+	    {"data", RLIMIT_DATA, false, {0, 0}},
 	};
 	memset(spec, 0, sizeof *spec);
 	memcpy(spec->rlimits, rlimits, sizeof rlimits);
 	spec->memory_max = spec->memory_swap = spec->cpu_quota = spec->cpu_period = spec->pids_max = -1;
 	spec->tmp_size = spec->kill_timeout_ms = -1;
 	long long uid = -1, gid = -1;
-	const char *ns = NULL, *net = NULL, *seccomp = NULL, *cpu = NULL;
+	const char *ns = NULL, *net = NULL, *seccomp = NULL, *cpu = NULL, *landlock = NULL;
 
 	size_t len;
 	char *buf = read_all(SPEC_FD, &len);
@@ -237,6 +238,12 @@ void spec_read(struct spec *spec)
 			push(&spec->rw, path(key, value));
 		else if (strcmp(key, "workdir") == 0)
 			scalar(&spec->workdir, key, path(key, value));
+		else if (strcmp(key, "workdir.at") == 0)
+			scalar(&spec->workdir_at, key, path(key, value));
+		else if (strcmp(key, "cgroup.root") == 0)
+			push(&spec->cgroup_roots, path(key, value));
+		else if (strcmp(key, "landlock") == 0)
+			scalar(&landlock, key, value);
 		else if (strcmp(key, "tmpfs") == 0)
 			push(&spec->tmpfs, path(key, value));
 		else if (strcmp(key, "tmp.size") == 0)
@@ -275,8 +282,6 @@ void spec_read(struct spec *spec)
 		if (spec->cpu_quota < 1000 || spec->cpu_period < 1000)
 			die("spec", "cpu.max: quota and period are at least 1000 us");
 	}
-	if (!spec->cgroup && (spec->memory_max >= 0 || spec->memory_swap >= 0 || cpu || spec->pids_max >= 0))
-		die("spec", "memory.max, memory.swap, cpu.max and pids.max need a cgroup");
 	if (spec->memory_swap >= 0 && spec->memory_max < 0)
 		die("spec", "memory.swap needs memory.max");
 	if (spec->memory_max >= 0 && spec->memory_swap < 0)
@@ -294,6 +299,18 @@ void spec_read(struct spec *spec)
 	if (seccomp && strcmp(seccomp, "default") != 0 && strcmp(seccomp, "off") != 0)
 		die("spec", "seccomp=%s: default or off", seccomp);
 	spec->seccomp = !seccomp || strcmp(seccomp, "default") == 0;
+	if (landlock && strcmp(landlock, "on") != 0 && strcmp(landlock, "off") != 0)
+		die("spec", "landlock=%s: on or off", landlock);
+	spec->landlock = landlock && strcmp(landlock, "on") == 0;
+	/* Landlock rules name host paths: it stands in for a mount namespace, never beside one. */
+	if (spec->landlock && (spec->ns & SPEC_NS_MOUNT))
+		die("spec", "landlock=on replaces the mount namespace: give ns without `mount`");
+	if (spec->workdir_at && !spec->workdir)
+		die("spec", "workdir.at needs workdir");
+	if (spec->workdir_at && !(spec->ns & SPEC_NS_MOUNT))
+		die("spec", "workdir.at needs a mount namespace (ns with `mount`)");
+	if (spec->cgroup_roots.count && !spec->cgroup)
+		die("spec", "cgroup.root needs cgroup");
 	if (!spec->hostname)
 		spec->hostname = "agent";
 	if (spec->tmp_size < 0)
@@ -306,7 +323,7 @@ void spec_read(struct spec *spec)
 		spec->rlimits[2].value.rlim_cur = spec->rlimits[2].value.rlim_max = 0;
 	}
 	if (!spec->cwd)
-		spec->cwd = spec->workdir ? spec->workdir : "/";
+		spec->cwd = spec->workdir_at ? spec->workdir_at : spec->workdir ? spec->workdir : "/";
 }
 
 void spec_ns_format(unsigned ns, char *buf, size_t size)

@@ -22,7 +22,7 @@ enum spec_ns {
 	SPEC_NS_ALL = (1 << 6) - 1,
 };
 
-enum { SPEC_RLIMITS = 8 };
+enum { SPEC_RLIMITS = 9 };
 
 struct spec_list {
 	char **items;
@@ -38,7 +38,11 @@ struct spec_rlimit {
 
 struct spec {
 	struct spec_list argv, env, ro, rw, tmpfs;
+	/* Delegated cgroup parents (absolute directories inside a cgroup mount), one per hierarchy. */
+	struct spec_list cgroup_roots;
 	const char *cwd, *hostname, *cgroup, *workdir;
+	/* Where the workdir appears inside (a mount namespace's view); NULL: at its host path. */
+	const char *workdir_at;
 	bool has_uid, has_gid;
 	uid_t uid;
 	gid_t gid;
@@ -47,6 +51,8 @@ struct spec {
 	unsigned ns; /* enum spec_ns bits */
 	long long tmp_size;
 	bool net_host, seccomp;
+	/* Landlock instead of a mount namespace (ns without `mount`): situation C. */
+	bool landlock;
 	struct spec_rlimit rlimits[SPEC_RLIMITS];
 	long long kill_timeout_ms;
 };

@@ -38,10 +38,23 @@ static void emit(const char *fmt, ...)
 	while (w < 0 && errno == EINTR);
 }
 
-void status_isolation(const char *ns, const char *cgroup, int seccomp, int userns)
+void status_isolation(const struct status_isolation *i)
 {
-	emit("isolation ns=%s cgroup=%s seccomp=%s userns=%s", ns, cgroup, seccomp ? "on" : "off",
-	     userns ? "on" : "off");
+	emit("isolation ns=%s cgroup=%s seccomp=%s userns=%s landlock=%d idmap=%s memory=%s cpu=%s pids=%s", i->ns,
+	     i->cgroup, i->seccomp ? "on" : "off", i->userns ? "on" : "off", i->landlock, i->idmap, i->memory, i->cpu,
+	     i->pids);
+}
+
+void status_usage(uint64_t memory_bytes, uint64_t cpu_us, uint64_t throttled_us, uint64_t nr_throttled, long long tasks, int pids_limit)
+{
+	emit("usage memory_bytes=%" PRIu64 " cpu_us=%" PRIu64 " throttled_us=%" PRIu64 " nr_throttled=%" PRIu64
+	     " tasks=%lld pids_limit=%d",
+	     memory_bytes, cpu_us, throttled_us, nr_throttled, tasks, pids_limit);
+}
+
+void status_probe(const char *fields)
+{
+	emit("probe %s", fields);
 }
 
 void status_started(pid_t agent, pid_t init, const char *cgroups)
@@ -52,9 +65,9 @@ void status_started(pid_t agent, pid_t init, const char *cgroups)
 void status_ended(const struct status_end *e)
 {
 	emit("ended code=%d signal=%d oom=%d pids_limit=%d throttled_us=%" PRIu64 " nr_throttled=%" PRIu64
-	     " peak_bytes=%" PRIu64 " cpu_us=%" PRIu64,
+	     " peak_bytes=%" PRIu64 " cpu_us=%" PRIu64 " oom_source=%s",
 	     e->code, e->signal, e->oom, e->pids_limit, e->throttled_us, e->nr_throttled, e->peak_bytes,
-	     e->cpu_us);
+	     e->cpu_us, e->oom ? (e->oom_source ? e->oom_source : "cgroup") : "none");
 }
 
 void status_error(const char *step, int err, const char *msg)

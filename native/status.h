@@ -15,10 +15,22 @@
 /* What the agent's end looked like, from wait status and cgroup figures. */
 struct status_end {
 	int code, signal, oom, pids_limit;
+	const char *oom_source; /* "cgroup", "watchdog"; NULL without an OOM kill */
 	uint64_t throttled_us, nr_throttled, peak_bytes, cpu_us;
 };
 
-void status_isolation(const char *ns, const char *cgroup, int seccomp, int userns);
+/* What this launch gets, decided up front: the namespaces, the cgroup layout, and for each
+ * property the mechanism that holds it (docs/launcher.md `isolation`). */
+struct status_isolation {
+	const char *ns, *cgroup, *idmap, *memory, *cpu, *pids;
+	int seccomp, userns, landlock;
+};
+
+void status_isolation(const struct status_isolation *isolation);
+/* Live figures of a sandbox without cgroups, about once a second. */
+void status_usage(uint64_t memory_bytes, uint64_t cpu_us, uint64_t throttled_us, uint64_t nr_throttled, long long tasks, int pids_limit);
+/* `agentos-launch --probe`: what this machine lets this user do. */
+void status_probe(const char *fields);
 /* `cgroups` is a preformatted ` cgroup.memory=/sys/...` list (may be empty). */
 void status_started(pid_t agent, pid_t init, const char *cgroups);
 void status_ended(const struct status_end *end);

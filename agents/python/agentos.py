@@ -59,7 +59,7 @@ MAX_DEPTH = 256
 #: Every error code the kernel answers with (DESIGN.md, "Protocol"; EIO only for kernel bugs).
 ERROR_CODES = (
     "EINVAL", "ENOENT", "EPERM", "EEXIST", "EBUSY", "EAGAIN", "ETIMEDOUT", "E2BIG",
-    "ENOSYS", "EPROTO", "ERATE", "EDEADLK", "EIO",
+    "ENOSYS", "EPROTO", "ERATE", "EDEADLK", "ENOTSUP", "EIO",
 )
 
 

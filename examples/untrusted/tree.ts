@@ -11,8 +11,9 @@ import { agent, defineTree, supervisor } from "agentos"
 
 // `agentos boot` tells the tree where its kernel listens: the path the probe must not reach.
 const kernelSocket = process.env.AGENTOS_SOCKET ?? "/tmp/agentos-0/kernel.sock"
-const port = "47613"
-const abstractName = "agentos-untrusted-bait"
+// The bait's TCP port on the host's loopback; another with UNTRUSTED_BAIT_PORT (two demos at once).
+const port = process.env.UNTRUSTED_BAIT_PORT ?? "47613"
+const abstractName = `agentos-untrusted-bait-${port}`
 
 export default defineTree(supervisor("untrusted", {
   strategy: "one_for_one",

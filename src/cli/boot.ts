@@ -15,6 +15,7 @@ export const boot = Command.make("boot", {
   file: Argument.String("file").pipe(Argument.withDescription("a tree file: `export default defineTree(...)`")),
   socket: Shared.socket,
   verbose: Shared.verbose,
+  isolation: Shared.isolation,
   quiet: Flag.Boolean("quiet").pipe(Flag.withDescription("lifecycle events only, no agent output"), Flag.withDefault(false)),
   observe: Flag.String("observe").pipe(
     Flag.withMetavar("[host:]port"),
@@ -25,7 +26,7 @@ export const boot = Command.make("boot", {
     ),
     Flag.optional
   )
-}, ({ file, socket, quiet, observe }) =>
+}, ({ file, socket, quiet, observe, isolation }) =>
   Effect.gen(function* () {
     const socketPath = Shared.socketPath(socket)
     // The tree file sees where its kernel listens, as any client started from here would.
@@ -33,7 +34,7 @@ export const boot = Command.make("boot", {
     const { tree, baseDir } = yield* Boot.load(file)
     yield* Console.log(`agentos boot ${file}: kernel on ${socketPath}`)
     const color = process.stdout.isTTY === true && process.env.NO_COLOR === undefined
-    yield* Boot.run(tree, baseDir, { kernel: { socketPath }, quiet, color, ...(Option.isSome(observe) ? { observe: observe.value } : {}) })
+    yield* Boot.run(tree, baseDir, { kernel: { socketPath, isolation }, quiet, color, ...(Option.isSome(observe) ? { observe: observe.value } : {}) })
   })).pipe(
   Command.withDescription("Boot a supervision tree: a kernel, then the tree under PID 1")
 )

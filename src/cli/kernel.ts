@@ -4,6 +4,7 @@ import { Command, Flag } from "effect/cli"
 import * as Daemon from "../kernel/Daemon.ts"
 import * as Provider from "../llm/Provider.ts"
 import { parseUidList } from "../kernel/KernelConfig.ts"
+import * as Isolation from "../sandbox/Isolation.ts"
 import * as Shared from "./shared.ts"
 
 export const kernel = Command.make("kernel", {
@@ -16,8 +17,9 @@ export const kernel = Command.make("kernel", {
   maxInFlight: Flag.Int("max-in-flight").pipe(
     Flag.withDescription("requests one connection may have in flight (default 1024)"),
     Flag.optional
-  )
-}, ({ socket, allowUid, maxInFlight }) =>
+  ),
+  isolation: Shared.isolation
+}, ({ socket, allowUid, maxInFlight, isolation }) =>
   Effect.gen(function* () {
     const uids = Option.getOrElse(allowUid, () => process.env.AGENTOS_ALLOW_UIDS ?? "")
     const allowUids = yield* Effect.try({ try: () => parseUidList(uids), catch: (e) => e as Error })
@@ -25,11 +27,13 @@ export const kernel = Command.make("kernel", {
       {
         socketPath: Shared.socketPath(socket),
         allowUids,
+        isolation,
         ...Option.match(maxInFlight, { onNone: () => ({}), onSome: (n) => ({ maxInFlight: n }) })
       },
-      (settings) =>
+      (settings, machine) =>
         Effect.gen(function* () {
           yield* Console.log(`agentos kernel ${settings.kernelId} listening on ${settings.socketPath} (pid ${process.pid})`)
+          for (const line of Isolation.summary(machine, settings.isolation === "weak")) yield* Console.log(line)
           // The kernel has already built its provider from the same environment: this cannot fail here.
           const provider = yield* Provider.fromEnv().pipe(Effect.option)
           if (provider._tag === "Some") yield* Console.log(`llm: ${Provider.describe(provider.value)}`)

@@ -24,3 +24,9 @@ export const socketPath = (flag: Option.Option<string>): string =>
 
 /** A client connected to the selected kernel. */
 export const clientLayer = (flag: Option.Option<string>) => Client.layer({ path: socketPath(flag) })
+
+/** `--isolation strict|weak`: refuse (default), or run without, a sandbox property this machine cannot hold. */
+export const isolation = Flag.Literals("isolation", ["strict", "weak"] as const).pipe(
+  Flag.withDescription("strict (default): SPAWN refuses a sandboxed agent whose sandbox would miss an isolation property here (ENOTSUP); weak: run it without, as said at start (docs/isolation.md)"),
+  Flag.withDefault("strict" as const)
+)

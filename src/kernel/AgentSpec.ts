@@ -45,6 +45,11 @@ export const Sandbox = Schema.Struct({
   seccomp: Schema.optionalKey(Schema.Literals(["default", "off"])),
   /** false: no namespaces at all, a plain fork/exec with rlimits (for trusted tools). */
   isolate: Schema.optionalKey(Schema.Boolean),
+  /**
+   * false: contained without namespaces, by Landlock and seccomp, as where user namespaces are
+   * not allowed (situation C of docs/isolation.md), even where they are.
+   */
+  namespaces: Schema.optionalKey(Schema.Boolean),
   /** Grace between SIGTERM and SIGKILL when the agent is stopped. */
   killTimeoutMs: Schema.optionalKey(Schema.Int.check(Schema.isGreaterThanOrEqualTo(0))),
   /** Open files limit (RLIMIT_NOFILE). */

@@ -10,11 +10,13 @@ import * as Fs from "node:fs"
 import * as Net from "node:net"
 import * as Path from "node:path"
 import * as Cgroups from "../sandbox/Cgroups.ts"
+import * as DataLimit from "../sandbox/DataLimit.ts"
 import * as ExitReason from "../sandbox/ExitReason.ts"
+import * as Isolation from "../sandbox/Isolation.ts"
 import { Launcher, type Launched } from "../sandbox/Launcher.ts"
 import * as LaunchSpec from "../sandbox/LaunchSpec.ts"
 import type { Ended } from "../sandbox/LaunchStatus.ts"
-import { UidRange } from "../sandbox/UidRange.ts"
+import { chooseRange, parseSubordinate, UidRange } from "../sandbox/UidRange.ts"
 import { AgentLogs, type LogEntry } from "../observe/AgentLogs.ts"
 import * as AgentSpec from "./AgentSpec.ts"
 import * as Capabilities from "./Capabilities.ts"
@@ -38,6 +40,7 @@ export interface Agent {
   status: Status
   pid: number | null
   uid: number | null
+  gid: number | null
   restarts: number
   startedAt: number
   endedAt: number | null
@@ -47,14 +50,46 @@ export interface Agent {
   requestedSignal: number | undefined
   /** When it last sent HEARTBEAT (the watchdog's input). */
   lastHeartbeat: number | null
+  /**
+   * What this incarnation said on stderr of a refused allocation, under the launcher's memory
+   * watchdog (which sets V8's heap limit and RLIMIT_DATA from its memory limit).
+   */
+  outOfMemory: "heap" | "rlimit" | undefined
   readonly ended: Deferred.Deferred<ExitReason.ExitReason>
+}
+
+/**
+ * An agent's live figures while it runs: its cgroups', and for what no cgroup holds, what its
+ * launcher reports (`usage` records: the watchdog's memory, CPU and tasks) and its spec's limits.
+ * @category constructors
+ */
+export const live = (agent: Agent): Cgroups.Stats | undefined => {
+  const launched = agent.launched
+  if (launched === null || agent.final !== null || agent.status === "exited" || agent.status === "failed") return undefined
+  const c = Cgroups.read(launched.cgroups)
+  const usage = launched.usage()
+  // Neither a cgroup nor the watchdog: the agent's own process, as ps shows it.
+  const own = c.memoryBytes === null || c.cpuUsageUs === null ? processFigures(launched.pid) : undefined
+  const byWatchdog = launched.isolation.memory === "watchdog"
+  const limit = agent.spec.sandbox?.memory === undefined ? undefined : AgentSpec.parseSize(agent.spec.sandbox.memory)
+  return {
+    memoryBytes: c.memoryBytes ?? (byWatchdog ? usage?.memoryBytes ?? null : own?.rssBytes ?? null),
+    memoryPeakBytes: c.memoryPeakBytes,
+    memoryLimitBytes: c.memoryLimitBytes ?? (byWatchdog ? limit ?? null : null),
+    cpuUsageUs: c.cpuUsageUs ?? usage?.cpuUs ?? own?.cpuUs ?? null,
+    cpuThrottledUs: c.cpuThrottledUs ?? (launched.isolation.cpu === "throttle" ? usage?.throttledUs ?? 0 : null),
+    nrThrottled: c.nrThrottled ?? (launched.isolation.cpu === "throttle" ? usage?.nrThrottled ?? 0 : null),
+    pidsCurrent: c.pidsCurrent ?? (launched.isolation.pids === "rlimit" ? usage?.tasks ?? null : null),
+    pidsLimit: c.pidsLimit ?? (launched.isolation.pids === "rlimit" ? agent.spec.sandbox?.pids ?? null : null),
+    // Without a cgroup nothing counts the refused forks: that the limit was reached is all there is.
+    pidsLimitHits: c.pidsLimitHits ?? (launched.isolation.pids === "rlimit" ? (usage?.pidsLimit === true ? 1 : 0) : null),
+    oomKills: c.oomKills
+  }
 }
 
 /** A LIST row. @category models */
 export const row = (agent: Agent, now: number) => {
-  const stats = agent.launched !== null && agent.status !== "exited" && agent.status !== "failed"
-    ? Cgroups.read(agent.launched.cgroups)
-    : undefined
+  const stats = live(agent)
   return {
     id: agent.id,
     name: agent.name,
@@ -64,7 +99,7 @@ export const row = (agent: Agent, now: number) => {
     parent: agent.parent,
     uptimeMs: agent.endedAt === null ? now - agent.startedAt : agent.endedAt - agent.startedAt,
     memoryBytes: stats?.memoryBytes ?? null,
-    // Its cgroup's memory.max (null when unlimited, or once it has ended): `agentos top`'s MEM/LIMIT.
+    // Its memory limit (null when unlimited, or once it has ended): `agentos top`'s MEM/LIMIT.
     memoryLimitBytes: stats?.memoryLimitBytes ?? null,
     cpuUs: stats?.cpuUsageUs ?? agent.final?.cpuUs ?? null,
     reason: agent.reason === null ? null : ExitReason.describe(agent.reason)
@@ -93,6 +128,10 @@ export class Agents extends Context.Service<Agents, {
   readonly kill: (target: string, signal?: number) => Effect.Effect<Agent, KernelError.KernelError>
   readonly wait: (target: string, timeoutMs?: number) => Effect.Effect<ExitReason.ExitReason, KernelError.KernelError>
   readonly list: () => ReadonlyArray<Agent>
+  /** What this machine gives agents (learnt at start), for boot and doctor. */
+  readonly isolation: Isolation.Machine
+  /** The live agent whose sandbox `pid` runs in (a descendant of its launcher), if any. */
+  readonly sandboxOf: (pid: number) => Agent | undefined
 }>()("agentos/kernel/Agents") {
   /** @category layers */
   static readonly layer = Layer.effect(Agents, Effect.gen(function* () {
@@ -101,17 +140,25 @@ export class Agents extends Context.Service<Agents, {
     const sessions = yield* Sessions
     const events = yield* Events
     const logs = yield* AgentLogs
-    const uids = new UidRange(config.uidRange.first, config.uidRange.last)
+    const machine = yield* Isolation.Isolation
+    // Whose ids the launcher needs is this process's fact; what to contain agents with, the machine's.
+    const asRoot = (process.getuid?.() ?? 0) === 0
+    // Agents' own host ids: as root, the kernel's range, checked against every user's
+    // subordinate ids; without root, the user's own /etc/subuid range when it can be mapped.
+    const range = asRoot ? chooseRootRange(config) : "problem" in machine.subordinate ? undefined : subordinatePool(machine.subordinate)
+    if (typeof range === "string") return yield* new KernelError.InvalidArgument({ message: range, field: "uidRange" })
+    const uids = range === undefined ? undefined : new UidRange(range.first, range.last)
+    const gidOf = (uid: number) => asRoot || "problem" in machine.subordinate ? uid : machine.subordinate.gids.first + (uid - machine.subordinate.uids.first)
     const table = new Map<string, Agent>()
     // An agent keeps its uid across restarts (its work directory's files stay its own), as a
     // systemd unit keeps its DynamicUser while the name is in use.
     const uidOfName = new Map<string, number>()
     let nextId = 1
-    const asRoot = (process.getuid?.() ?? 0) === 0
-    Cgroups.removeStale(config.kernelId)
+    const cgroupRoots = machine.cgroups.kind === "delegated" ? machine.cgroups.roots : undefined
+    Cgroups.removeStale(config.kernelId, { roots: cgroupRoots })
     // Registered before the agents' scope, so it runs after every agent has stopped: the
     // kernel's own cgroup parents (agentos/<kernel-id>) go last.
-    yield* Effect.addFinalizer(() => Effect.sync(() => Cgroups.removeStale(config.kernelId)))
+    yield* Effect.addFinalizer(() => Effect.sync(() => Cgroups.removeStale(config.kernelId, { roots: cgroupRoots })))
     // Incarnations stop in parallel at shutdown; each one's scope stops its sandbox.
     const agentsScope = yield* Scope.fork(yield* Scope.Scope, "parallel")
 
@@ -127,8 +174,9 @@ export class Agents extends Context.Service<Agents, {
       })
 
     const workdirFor = (name: string, uid: number | null) => {
-      // The agent binds its workdir from inside its user namespace, as its own uid: every
-      // directory above it must be traversable (0711: others may pass, not list).
+      // In namespaces the launcher binds the workdir before the sandbox takes the agent's
+      // identity; without them (Landlock) the agent, as its own uid, walks the real path: every
+      // directory from the state directory down must let others pass (0711: pass, not list).
       const kernelDir = Path.join(config.stateDir, config.kernelId)
       Fs.mkdirSync(kernelDir, { recursive: true, mode: 0o711 })
       for (let dir = kernelDir; dir !== Path.dirname(dir) && dir.startsWith(config.stateDir); dir = Path.dirname(dir)) {
@@ -136,62 +184,129 @@ export class Agents extends Context.Service<Agents, {
       }
       const dir = Path.join(kernelDir, name)
       Fs.mkdirSync(dir, { recursive: true, mode: 0o700 })
-      if (uid !== null) Fs.chownSync(dir, uid, uid)
+      // As root the kernel gives it to the agent's uid; without root the launcher does, from
+      // inside the agent's user namespace (a subordinate uid is not the user's to chown to).
+      if (uid !== null && asRoot) Fs.chownSync(dir, uid, uid)
       return dir
     }
 
+    // What a Node runtime holds before it runs (DataLimit): measured once, when first needed.
+    let nodeBaseline: DataLimit.Baseline | undefined
+    const nodeData = () => (nodeBaseline ??= DataLimit.measureNode(process.execPath))
+    const nodePath = Fs.realpathSync(process.execPath)
+
+    const modeOf = (sandbox: AgentSpec.Sandbox): Isolation.Mode | "none" =>
+      sandbox.isolate === false ? "none" : sandbox.namespaces === false ? "landlock" : Isolation.defaultMode(machine)
+
     const toLaunchSpec = (agent: Agent, resolved: AgentSpec.Resolved, workdir: string): LaunchSpec.LaunchSpec => {
       const sandbox = agent.spec.sandbox ?? {}
-      const isolate = sandbox.isolate !== false
+      const mode = modeOf(sandbox)
+      const namespaces = mode === "namespaces"
+      // An unisolated agent (a trusted tool): no namespaces and no Landlock, still its cgroup.
+      const contained = Isolation.containment(machine, mode === "none" ? "unisolated" : mode, `${config.kernelId}/${agent.name}-${agent.id}`)
+      const landlock = contained.landlock === true
       const socketDir = Path.dirname(config.socketPath)
       const readOnly = [...new Set([...resolved.readOnly, ...(sandbox.readOnly ?? [])])]
       const readWrite = sandbox.readWrite ?? []
       // A granted path must not reveal the kernel's socket: hide its directory under a tmpfs.
       const covers = (p: string) => socketDir === p || socketDir.startsWith(`${p}/`)
-      const tmpfs = [...readOnly, ...readWrite].some(covers) ? [socketDir] : []
+      const tmpfs = namespaces && [...readOnly, ...readWrite].some(covers) ? [socketDir] : []
+      // Inside a mount namespace the workdir is at a neutral path, not under a home.
+      const under = (p: string, dir: string) => p === dir || p.startsWith(`${dir}/`)
+      const neutral = namespaces && ![...readOnly, ...readWrite].some((p) => under(p, AGENT_DIR) || under(AGENT_DIR, p))
+      const inside = neutral ? AGENT_DIR : workdir
       const memory = sandbox.memory === undefined ? undefined : AgentSpec.parseSize(sandbox.memory)
       const tmpSize = sandbox.tmpSize === undefined ? undefined : AgentSpec.parseSize(sandbox.tmpSize)
+      const cgroup = contained.cgroup !== undefined
+      // Without a memory cgroup the launcher's watchdog holds the limit, with RLIMIT_DATA as the
+      // backstop against a burst between two looks (DataLimit) and, for Node, V8's heap limit at
+      // 3/4 of it, so a heap hog ends with V8's own "heap out of memory" rather than a failed mmap.
+      const watchdog = memory !== undefined && !(cgroup && machine.cgroups.controllers.includes("memory"))
+      const isNode = resolved.argv[0] === nodePath
+      const argv = watchdog && isNode
+        ? [resolved.argv[0]!, `--max-old-space-size=${Math.max(16, Math.floor((memory * 0.75) / (1024 * 1024)))}`, ...resolved.argv.slice(1)]
+        : resolved.argv
+      const data = watchdog ? DataLimit.forLimit(memory, isNode ? nodeData() : DataLimit.none) : undefined
       return {
-        argv: resolved.argv,
+        argv,
         env: {
           PATH: "/usr/local/bin:/usr/bin:/bin",
-          HOME: workdir,
+          HOME: inside,
           LANG: "C.UTF-8",
+          // Landlock leaves the host's /tmp out of reach: temporary files go to the workdir.
+          ...(landlock ? { TMPDIR: workdir } : {}),
           ...agent.spec.env,
           AGENTOS_FD: "3",
           AGENTOS_NAME: agent.name,
           AGENTOS_ID: agent.id,
           AGENTOS_KERNEL: config.kernelId
         },
-        cwd: agent.spec.cwd ?? workdir,
+        cwd: agent.spec.cwd ?? inside,
         hostname: agent.name,
-        ...(agent.uid === null ? {} : { uid: agent.uid, gid: agent.uid }),
-        ...(isolate ? { cgroup: `agentos/${config.kernelId}/${agent.name}-${agent.id}` } : {}),
+        ...(agent.uid === null ? {} : { uid: agent.uid, gid: agent.gid ?? agent.uid }),
+        ...(contained.cgroup === undefined ? {} : { cgroup: contained.cgroup }),
+        ...(contained.cgroupRoots === undefined ? {} : { cgroupRoots: contained.cgroupRoots }),
         ...(memory === undefined ? {} : { memoryMax: memory }),
         ...(sandbox.cpu === undefined ? {} : { cpuMax: { quotaUs: Math.max(1000, Math.round(sandbox.cpu * 100_000)), periodUs: 100_000 } }),
         ...(sandbox.pids === undefined ? {} : { pidsMax: sandbox.pids }),
-        namespaces: isolate ? LaunchSpec.allNamespaces : [],
+        namespaces: contained.namespaces,
         readOnly,
         readWrite,
         workdir,
+        ...(neutral ? { workdirAt: AGENT_DIR } : {}),
         tmpfs,
         ...(tmpSize === undefined ? {} : { tmpSizeBytes: tmpSize }),
-        network: sandbox.network ?? "none",
+        // An unisolated agent (a trusted tool) has the host's network unless its spec says otherwise.
+        network: sandbox.network ?? (mode === "none" ? "host" : "none"),
         seccomp: sandbox.seccomp ?? "default",
-        rlimits: { core: 0, ...(sandbox.maxOpenFiles === undefined ? {} : { nofile: sandbox.maxOpenFiles }) },
+        ...(landlock ? { landlock } : {}),
+        rlimits: {
+          core: 0,
+          ...(sandbox.maxOpenFiles === undefined ? {} : { nofile: sandbox.maxOpenFiles }),
+          ...(data === undefined ? {} : { data })
+        },
         ...(sandbox.killTimeoutMs === undefined ? {} : { killTimeoutMs: sandbox.killTimeoutMs })
       }
+    }
+
+    /**
+     * Refuses a sandboxed agent whose sandbox would miss a property here, naming it and what
+     * would give it, unless the kernel runs with `isolation: weak`.
+     */
+    const refusal = (args: AgentSpec.SpawnArgs): KernelError.NotSupported | undefined => {
+      const mode = modeOf(args.sandbox ?? {})
+      if (mode === "none" || config.isolation === "weak") return undefined
+      const gaps = Isolation.missing(machine, mode)
+      if (gaps.length === 0) return undefined
+      return new KernelError.NotSupported({
+        message: `spawn ${args.name}: its sandbox would miss ${gaps.map((g) => `${g.name} (${g.mechanism}; ${g.note ?? ""})`).join(", ")} on this machine; ` +
+          "start the kernel with --isolation=weak to run sandboxed agents without it"
+      })
+    }
+
+    // Launchers of live incarnations: a peer whose ancestry reaches one runs inside a sandbox.
+    const launchers = new Map<number, Agent>()
+    const sandboxOf = (pid: number): Agent | undefined => {
+      for (let p = pid, hops = 0; p > 1 && hops < 4096; hops++) {
+        const agent = launchers.get(p)
+        if (agent !== undefined) return agent
+        const parent = parentOf(p)
+        if (parent === undefined) return undefined
+        p = parent
+      }
+      return undefined
     }
 
     /** What happens when an incarnation ends: classify, record, publish, release. */
     const onEnded = (agent: Agent, scope: Scope.Closeable, ended: Ended) =>
       Effect.gen(function* () {
-        const reason = ExitReason.fromEnded(ended, agent.requestedSignal)
+        const reason = ExitReason.fromEnded(ended, agent.requestedSignal, agent.outOfMemory)
+        if (agent.launched !== null) launchers.delete(agent.launched.launcherPid)
         agent.status = "exited"
         agent.reason = reason
         agent.final = ended
         agent.endedAt = yield* Clock.currentTimeMillis
-        if (agent.uid !== null) uids.release(agent.uid)
+        if (agent.uid !== null) uids?.release(agent.uid)
         const wait = ExitReason.toWaitResult(reason)
         yield* events.publish({
           type: "agentos.agent.exited",
@@ -220,10 +335,15 @@ export class Agents extends Context.Service<Agents, {
         }
         const resolved = AgentSpec.resolveRun(args.run, args.args ?? [], args.cwd ?? options.baseDir ?? process.cwd())
         if (typeof resolved === "string") return yield* new KernelError.NotFound({ message: `spawn ${args.name}: ${resolved}` })
-        const uid = asRoot ? uids.allocate(uidOfName.get(args.name)) ?? null : null
+        const refused = refusal(args)
+        if (refused !== undefined) return yield* refused
+        // A host uid of its own: as root always; without root from the user's subordinate
+        // range, for an agent in namespaces (without them it can only be the kernel's own).
+        const ownIds = uids !== undefined && (asRoot || modeOf(args.sandbox ?? {}) === "namespaces")
+        const uid = ownIds ? uids.allocate(uidOfName.get(args.name)) ?? null : null
         if (uid !== null) uidOfName.set(args.name, uid)
-        if (asRoot && uid === null) {
-          return yield* new KernelError.TryAgain({ message: `spawn ${args.name}: every uid of ${config.uidRange.first}–${config.uidRange.last} is in use` })
+        if (ownIds && uid === null) {
+          return yield* new KernelError.TryAgain({ message: `spawn ${args.name}: every uid of ${uids.first}–${uids.last} is in use` })
         }
         if (existing !== undefined) table.delete(existing.id)
         const agent: Agent = {
@@ -234,6 +354,7 @@ export class Agents extends Context.Service<Agents, {
           status: "starting",
           pid: null,
           uid,
+          gid: uid === null ? null : gidOf(uid),
           restarts: options.restarts ?? 0,
           startedAt: yield* Clock.currentTimeMillis,
           endedAt: null,
@@ -242,6 +363,7 @@ export class Agents extends Context.Service<Agents, {
           launched: null,
           requestedSignal: undefined,
           lastHeartbeat: null,
+          outOfMemory: undefined,
           ended: yield* Deferred.make<ExitReason.ExitReason>()
         }
         table.set(agent.id, agent)
@@ -252,7 +374,7 @@ export class Agents extends Context.Service<Agents, {
             agent.status = "failed"
             agent.reason = { _tag: "failed_to_start", step, message }
             agent.endedAt = yield* Clock.currentTimeMillis
-            if (uid !== null) uids.release(uid)
+            if (uid !== null) uids?.release(uid)
             yield* events.publish({ type: "agentos.agent.failed", id: agent.id, name: agent.name, step, message, time: agent.endedAt })
             yield* Deferred.succeed(agent.ended, agent.reason)
             yield* Scope.close(scope, Exit.void)
@@ -272,7 +394,7 @@ export class Agents extends Context.Service<Agents, {
           yield* sessions.serve({
             socket,
             // SO_PEERCRED names the pair's creator; the identity is who the kernel gave it to.
-            peer: { pid: 0, uid: uid ?? process.getuid?.() ?? 0, gid: uid ?? process.getgid?.() ?? 0 },
+            peer: { pid: 0, uid: uid ?? process.getuid?.() ?? 0, gid: agent.gid ?? process.getgid?.() ?? 0 },
             kind: "agent",
             authorized: true,
             agent: { id: agent.id, name: agent.name, caps: Capabilities.grant(args.caps ?? []) }
@@ -286,8 +408,14 @@ export class Agents extends Context.Service<Agents, {
         agent.launched = launched
         agent.pid = launched.pid
         agent.status = "running"
+        launchers.set(launched.launcherPid, agent)
         launched.onOutput((stream, line) => {
           const now = Date.now()
+          if (stream === "stderr" && launched.isolation.memory === "watchdog") {
+            if (line.includes("JavaScript heap out of memory")) agent.outOfMemory = "heap"
+            // Python's MemoryError; Node's refused ArrayBuffer or Buffer.
+            else if (/\bMemoryError\b|Array buffer allocation failed|RangeError: Failed to allocate memory|ERR_MEMORY_ALLOCATION_FAILED/.test(line)) agent.outOfMemory ??= "rlimit"
+          }
           const resumeAt = output(agent, stream, line, now)
           // Past its rate limit, the kernel stops reading the agent's pipes until the window
           // ends rather than reading (and dropping) as fast as it writes: a `yes` flood would
@@ -340,6 +468,53 @@ export class Agents extends Context.Service<Agents, {
         return result.value
       })
 
-    return Agents.of({ spawn, find, byName, output, kill, wait, list: () => [...table.values()] })
+    return Agents.of({ spawn, find, byName, output, kill, wait, list: () => [...table.values()], isolation: machine, sandboxOf })
   }))
 }
+
+/** Where an agent's workdir appears inside a mount namespace: a neutral path, nothing of a home in it. */
+export const AGENT_DIR = "/agent"
+
+/** A process's resident bytes and CPU time (its own and its waited-for children's), from /proc. */
+const processFigures = (pid: number): { readonly rssBytes: number; readonly cpuUs: number } | undefined => {
+  try {
+    const rss = /^VmRSS:\s+(\d+) kB/m.exec(Fs.readFileSync(`/proc/${pid}/status`, "utf8"))
+    const stat = Fs.readFileSync(`/proc/${pid}/stat`, "utf8")
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ")
+    // utime stime cutime cstime: fields 14-17, in clock ticks (USER_HZ, 100 on Linux).
+    const ticks = [11, 12, 13, 14].reduce((sum, i) => sum + Number(fields[i]), 0)
+    return { rssBytes: Number(rss?.[1] ?? 0) * 1024, cpuUs: ticks * 10_000 }
+  } catch {
+    return undefined
+  }
+}
+
+/** The parent of a process, from /proc/<pid>/stat (readable for every process). */
+const parentOf = (pid: number): number | undefined => {
+  try {
+    const stat = Fs.readFileSync(`/proc/${pid}/stat`, "utf8")
+    const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1])
+    return Number.isSafeInteger(ppid) ? ppid : undefined
+  } catch {
+    return undefined
+  }
+}
+
+/** The root kernel's agents' uid range, clear of every user's subordinate ids; or why none. */
+const chooseRootRange = (config: { readonly uidRange: { readonly first: number; readonly last: number }; readonly uidRangeExplicit: boolean }) => {
+  const read = (path: string) => {
+    try {
+      return Fs.readFileSync(path, "utf8")
+    } catch {
+      return ""
+    }
+  }
+  const taken = [...parseSubordinate(read("/etc/subuid")), ...parseSubordinate(read("/etc/subgid"))]
+  return chooseRange(config.uidRange, taken, config.uidRangeExplicit)
+}
+
+/** The uids of the user's subordinate range usable for agents (as many as it has gids for). */
+const subordinatePool = (ids: Isolation.SubordinateIds) => ({
+  first: ids.uids.first,
+  last: ids.uids.first + Math.min(ids.uids.count, ids.gids.count) - 1
+})

@@ -6,6 +6,7 @@
  */
 import { Effect, Layer } from "effect"
 import * as NodeLauncher from "../sandbox/NodeLauncher.ts"
+import * as Isolation from "../sandbox/Isolation.ts"
 import { AgentLogs } from "../observe/AgentLogs.ts"
 import { KernelMetrics } from "../observe/KernelMetrics.ts"
 import * as Telemetry from "../observe/Telemetry.ts"
@@ -30,7 +31,10 @@ import type { Syscall } from "./Syscall.ts"
 export const layer = (
   options: Partial<Settings> = {},
   extraSyscalls: ReadonlyArray<Syscall> = [],
-  llm: Layer.Layer<LlmScheduler, ProviderConfigError> = LlmScheduler.layerFromEnv()
+  llm: Layer.Layer<LlmScheduler, ProviderConfigError> = LlmScheduler.layerFromEnv(),
+  // What this machine gives agents is learnt once, before the first agent; a machine described
+  // by value (a test of another situation's decisions) may stand in for the probe.
+  isolation: Layer.Layer<Isolation.Isolation> = Isolation.Isolation.layer(NodeLauncher.launcherPath, { subordinateIds: options.subordinateIds ?? true })
 ) => {
   // The scheduler outlives the sessions: their THINKs are interrupted before it goes. Telemetry
   // (the kernel's metric registry; the OTLP exporters when OTEL_EXPORTER_OTLP_ENDPOINT is set)
@@ -42,7 +46,7 @@ export const layer = (
   // Agents' logs come before the agents (every line they print goes through them) and close
   // after them, flushing their files once the agents have stopped.
   const logs = AgentLogs.layer.pipe(Layer.provideMerge(Layer.merge(sessions, Events.layer)))
-  const agents = Agents.layer.pipe(Layer.provideMerge(Layer.mergeAll(logs, NodeLauncher.layer)))
+  const agents = Agents.layer.pipe(Layer.provideMerge(Layer.mergeAll(logs, NodeLauncher.layer, isolation)))
   const supervision = Supervision.layer.pipe(Layer.provideMerge(agents))
   const router = Router.layer.pipe(Layer.provideMerge(supervision))
   const metrics = KernelMetrics.layer.pipe(Layer.provideMerge(router))
@@ -57,12 +61,16 @@ export const layer = (
 }
 
 /**
- * Runs a kernel until interrupted. `onReady` sees the settings once the socket is listening.
+ * Runs a kernel until interrupted. `onReady` sees the settings and what this machine gives
+ * agents once the socket is listening.
  * @category lifecycle
  */
-export const run = (options: Partial<Settings> = {}, onReady: (settings: Settings) => Effect.Effect<void> = () => Effect.void) =>
+export const run = (
+  options: Partial<Settings> = {},
+  onReady: (settings: Settings, isolation: Isolation.Machine) => Effect.Effect<void> = () => Effect.void
+) =>
   Effect.gen(function* () {
     const config = yield* KernelConfig
-    yield* onReady(config)
+    yield* onReady(config, (yield* Agents).isolation)
     return yield* Effect.never
   }).pipe(Effect.provide(layer(options)))

@@ -31,8 +31,22 @@ export interface Settings {
   readonly maxPushBacklog: number
   /** Where agents' private work directories live (`<stateDir>/<kernelId>/<agent>`). */
   readonly stateDir: string
-  /** Host uids/gids handed to agents, one each, like systemd's DynamicUser. */
+  /**
+   * Host uids/gids handed to agents by a root kernel, one each, like systemd's DynamicUser.
+   * Checked at start against /etc/subuid and /etc/subgid: the default moves past any user's
+   * range; a configured range that overlaps one is refused (docs/isolation.md).
+   */
   readonly uidRange: { readonly first: number; readonly last: number }
+  /** Whether `uidRange` was configured (else the default, which may move). */
+  readonly uidRangeExplicit: boolean
+  /**
+   * `strict`: SPAWN refuses a sandboxed agent whose sandbox would miss an isolation property
+   * here (ENOTSUP, naming it); `weak`: runs it without, as Chrome's --no-sandbox does, having
+   * said so at start.
+   */
+  readonly isolation: "strict" | "weak"
+  /** Without root, give each agent a host uid of its own from the user's /etc/subuid range (newuidmap), when there is one. */
+  readonly subordinateIds: boolean
   /** Where agents' log files go (`<logDir>/<name>.log`, mode 0700, the kernel's own); default `<stateDir>/logs`. */
   readonly logDir: string
   /** Bounds of agents' logs: the memory ring per name, the files, the rate limit (docs/logs.md). */
@@ -86,8 +100,12 @@ export const DEFAULT_MAX_PUSH_BACKLOG = 32 * 1024 * 1024
 /** Default grace for in-flight replies at shutdown. @category models */
 export const DEFAULT_SHUTDOWN_GRACE_MS = 2000
 
-/** Default agent uid range: 100000–165535. @category models */
-export const DEFAULT_UID_RANGE = { first: 100000, last: 165535 } as const
+/**
+ * Default agent uid range of a root kernel: 65,536 uids from 2,000,000,000, far above where
+ * useradd hands out subordinate ids (SUB_UID_MAX 600,100,000) and below systemd's foreign range.
+ * @category models
+ */
+export const DEFAULT_UID_RANGE = { first: 2_000_000_000, last: 2_000_065_535 } as const
 
 /** `$XDG_STATE_HOME/agentos`, or /var/lib/agentos as root, or ~/.local/state/agentos. */
 export const defaultStateDir = (env: NodeJS.ProcessEnv = process.env, uid: number = process.getuid?.() ?? 0): string => {
@@ -113,6 +131,9 @@ export const make = (options: Partial<Omit<Settings, "logs">> & { readonly logs?
     maxPushBacklog: options.maxPushBacklog ?? DEFAULT_MAX_PUSH_BACKLOG,
     stateDir,
     uidRange: options.uidRange ?? DEFAULT_UID_RANGE,
+    uidRangeExplicit: options.uidRangeExplicit ?? options.uidRange !== undefined,
+    isolation: options.isolation ?? "strict",
+    subordinateIds: options.subordinateIds ?? true,
     logDir: options.logDir ?? Path.join(stateDir, "logs"),
     logs: { ...DEFAULT_LOG_LIMITS, ...options.logs }
   }

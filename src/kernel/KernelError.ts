@@ -45,6 +45,9 @@ export class RateLimited extends Data.TaggedError("RateLimited")<{
   readonly retryAfterMs?: number
 }> {}
 
+/** This machine cannot give what was asked (a limit or isolation property); the message says how to get it. @category errors */
+export class NotSupported extends Data.TaggedError("NotSupported")<{ readonly message: string }> {}
+
 /** The call would wait on itself. @category errors */
 export class Deadlock extends Data.TaggedError("Deadlock")<{ readonly message: string }> {}
 
@@ -62,4 +65,5 @@ export type KernelError =
   | ProtocolError
   | RateLimited
   | Deadlock
+  | NotSupported
   | SpawnError

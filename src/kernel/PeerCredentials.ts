@@ -19,6 +19,7 @@ type Addon = {
   readonly peerCredentials: (fd: number) => PeerCredentials
   readonly socketPair: () => [number, number]
   readonly closeFd: (fd: number) => void
+  readonly setDumpable: (on: boolean) => void
 }
 
 const addonPath = fileURLToPath(new URL("../../native/build/agentos-node.node", import.meta.url))
@@ -71,3 +72,10 @@ export const socketPair = (): readonly [number, number] => load().socketPair()
 
 /** Closes a raw fd that no net.Socket wraps; throws with the errno name as `code` (EBADF). @category lifecycle */
 export const closeFd = (fd: number): void => load().closeFd(fd)
+
+/**
+ * PR_SET_DUMPABLE for this process: off, no other process of its uid may open its
+ * /proc/<pid>/mem, environ or fd (an agent that shares the kernel's uid without a user
+ * namespace could otherwise read and write the kernel's memory). @category lifecycle
+ */
+export const setDumpable = (on: boolean): void => load().setDumpable(on)

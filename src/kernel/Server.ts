@@ -8,6 +8,7 @@
 import { Context, Data, Effect, Layer } from "effect"
 import * as Fs from "node:fs"
 import * as Net from "node:net"
+import { Agents } from "./Agents.ts"
 import { Kernel } from "./Kernel.ts"
 import { KernelConfig } from "./KernelConfig.ts"
 import * as PeerCredentials from "./PeerCredentials.ts"
@@ -27,8 +28,12 @@ export class Server extends Context.Service<Server, {
     const config = yield* KernelConfig
     const kernel = yield* Kernel
     const sessions = yield* Sessions
+    const agents = yield* Agents
     const path = config.socketPath
     const allowed = new Set<number>([process.getuid?.() ?? 0, 0, ...config.allowUids])
+    // No process of the kernel's uid may read or write its memory through /proc: an agent that
+    // shares the uid (no user namespace) would otherwise own the kernel.
+    PeerCredentials.setDumpable(false)
     yield* Effect.acquireRelease(
       listen(path, (socket) => {
         let peer: PeerCredentials.PeerCredentials
@@ -39,7 +44,13 @@ export class Server extends Context.Service<Server, {
           socket.destroy()
           return
         }
-        Effect.runFork(sessions.serve({ socket, peer, kind: "client", authorized: allowed.has(peer.uid) }).pipe(
+        // A peer inside a sandbox the kernel made is refused whatever its uid: an agent talks over
+        // its fd 3, and one that shares the kernel's uid must not pass for the kernel's own CLI.
+        const inside = peer.pid > 0 ? agents.sandboxOf(peer.pid) : undefined
+        const refusal = inside !== undefined
+          ? `pid ${peer.pid} runs inside the sandbox of agent ${inside.name} (${inside.id}): agents talk to the kernel over their fd 3 only`
+          : allowed.has(peer.uid) ? undefined : `uid ${peer.uid} may not use this kernel (it serves uid ${process.getuid?.()} and its allow-list)`
+        Effect.runFork(sessions.serve({ socket, peer, kind: "client", authorized: refusal === undefined, ...(refusal === undefined ? {} : { refusal }) }).pipe(
           Effect.provideService(Kernel, kernel)
         ))
       }),

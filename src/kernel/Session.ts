@@ -27,8 +27,10 @@ export interface Accepted {
   readonly socket: Net.Socket
   readonly peer: PeerCredentials
   readonly kind: "client" | "agent"
-  /** Whether the peer may use the kernel at all (its uid is allowed). */
+  /** Whether the peer may use the kernel at all (its uid is allowed, it runs in no sandbox). */
   readonly authorized: boolean
+  /** Why not, when not: what every request is answered with (EPERM). */
+  readonly refusal?: string
   /** For an agent's fd 3: which agent it is and what it may call. */
   readonly agent?: AgentIdentity
 }
@@ -56,6 +58,7 @@ export class Session implements Caller {
 
   private readonly socket: Net.Socket
   private readonly authorized: boolean
+  private readonly refusal: string | undefined
   private readonly decoder: Frame.FrameDecoder
   private readonly maxFrame: number
   private readonly maxInFlight: number
@@ -77,6 +80,7 @@ export class Session implements Caller {
     if (accepted.agent !== undefined) this.name = accepted.agent.name
     this.socket = accepted.socket
     this.authorized = accepted.authorized
+    this.refusal = accepted.refusal
     this.maxFrame = kernel.settings.maxFrame
     this.maxInFlight = kernel.settings.maxInFlight
     this.maxPushBacklog = kernel.settings.maxPushBacklog
@@ -134,7 +138,7 @@ export class Session implements Caller {
       return this.write(Message.failure(
         id,
         "EPERM",
-        `uid ${this.peer.uid} may not use this kernel (it serves uid ${process.getuid?.()} and its allow-list)`
+        this.refusal ?? `uid ${this.peer.uid} may not use this kernel (it serves uid ${process.getuid?.()} and its allow-list)`
       ))
     }
     if (this.inFlight.has(id)) {

@@ -20,6 +20,7 @@ export const codes = [
   "EPROTO",
   "ERATE",
   "EDEADLK",
+  "ENOTSUP",
   "EIO"
 ] as const
 
@@ -58,6 +59,8 @@ export const fromError = (error: KernelError.KernelError): ErrorCode => {
       return "ERATE"
     case "Deadlock":
       return "EDEADLK"
+    case "NotSupported":
+      return "ENOTSUP"
     case "SpawnError":
       switch (error.reason) {
         case "LimitInvalid":

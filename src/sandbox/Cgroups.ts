@@ -1,8 +1,12 @@
 /**
- * Reading cgroups, never writing them: where each hierarchy is mounted (v2, v1, or the hybrid
- * of both), the live figures of an agent's cgroup for STAT and LIST, and the one cleanup the
- * kernel does itself, rmdir of empty leftovers under `agentos/` (rmdir cannot remove a cgroup
- * that still holds a process, so it never disturbs a live one).
+ * Cgroups as the kernel sees them: where each hierarchy is mounted (v2, v1, or the hybrid of
+ * both), where agents' cgroups go (`placement`: each hierarchy's root as root; without root,
+ * the kernel's own cgroup when it was delegated to its user, found from /proc/self/cgroup), the
+ * live figures of an agent's cgroup for STAT and LIST, and the two writes the kernel does
+ * itself: on a delegated v2 cgroup, moving its own processes into a leaf and enabling the
+ * controllers for its agents (cgroup v2's "no internal processes" rule); and rmdir of empty
+ * leftovers under `agentos/` (rmdir cannot remove a cgroup that still holds a process, so it
+ * never disturbs a live one). Every other cgroup write is the launcher's.
  */
 import * as Fs from "node:fs"
 import * as Path from "node:path"
@@ -53,6 +57,122 @@ export const layout = (all: ReadonlyArray<Hierarchy> = hierarchies()): Layout =>
   const v1 = all.filter((h) => h.version === 1)
   if (needed.every((c) => v1.some((h) => h.controllers.includes(c)))) return v2 === undefined ? "v1" : "hybrid"
   return "none"
+}
+
+/** The controllers agents' limits use. @category models */
+export type Controller = "memory" | "cpu" | "pids"
+
+/** Where agents' cgroups are made and which limits they can hold. @category models */
+export interface Placement {
+  /** `root`: under `agentos/` at each hierarchy's root; `delegated`: under the kernel's own cgroup, delegated to its user; `none`. */
+  readonly kind: "root" | "delegated" | "none"
+  /** The delegated directories, one per hierarchy (empty unless `delegated`). */
+  readonly roots: ReadonlyArray<string>
+  /** The controllers agents' cgroups get there. */
+  readonly controllers: ReadonlyArray<Controller>
+  /** Where, or why none: for `agentos doctor`. */
+  readonly detail: string
+}
+
+const agentControllers: ReadonlyArray<Controller> = ["memory", "cpu", "pids"]
+
+const writable = (path: string): boolean => {
+  try {
+    Fs.accessSync(path, Fs.constants.W_OK)
+    return true
+  } catch {
+    return false
+  }
+}
+
+/** This process's cgroup in each hierarchy, from /proc/self/cgroup: the directory, by hierarchy. @category constructors */
+export const ownCgroups = (
+  all: ReadonlyArray<Hierarchy> = hierarchies(),
+  procCgroup: string = readOr("/proc/self/cgroup", "")
+): ReadonlyArray<{ readonly hierarchy: Hierarchy; readonly dir: string }> => {
+  const found: Array<{ hierarchy: Hierarchy; dir: string }> = []
+  const lines = procCgroup.split("\n").filter(Boolean).map((line) => {
+    const first = line.indexOf(":")
+    const second = line.indexOf(":", first + 1)
+    return { controllers: line.slice(first + 1, second).split(","), path: line.slice(second + 1) }
+  })
+  for (const hierarchy of all) {
+    const line = hierarchy.version === 2
+      ? lines.find((l) => l.controllers.length === 1 && l.controllers[0] === "")
+      : lines.find((l) => hierarchy.controllers.some((c) => l.controllers.includes(c)))
+    if (line !== undefined) found.push({ hierarchy, dir: Path.join(hierarchy.mountPoint, line.path) })
+  }
+  return found
+}
+
+/**
+ * Where agents' cgroups go. As root: under `agentos/` at each hierarchy's root. Otherwise:
+ * under the kernel's own cgroup in each hierarchy where its user may create cgroups and move
+ * processes (systemd's `Delegate=yes`, or an administrator's chown of the directory,
+ * cgroup.procs and tasks). v2 controllers are those its parent gives it (cgroup.controllers),
+ * enabled by `delegate`.
+ * @category constructors
+ */
+export const placement = (root: boolean = (process.getuid?.() ?? 0) === 0, all: ReadonlyArray<Hierarchy> = hierarchies()): Placement => {
+  const ours = all.filter((h) => h.version === 2 || h.controllers.some((c) => agentControllers.includes(c as Controller) || c === "cpuacct"))
+  if (root) {
+    const controllers = agentControllers.filter((c) => ours.some((h) => h.version === 1 ? h.controllers.includes(c) : readOr(Path.join(h.mountPoint, "cgroup.subtree_control"), "").split(/\s+/).includes(c)))
+    return { kind: "root", roots: [], controllers, detail: `agentos/ at each hierarchy's root (layout ${layout(all)})` }
+  }
+  const delegated = ownCgroups(ours).filter(({ dir }) => writable(dir) && writable(Path.join(dir, "cgroup.procs")))
+  if (delegated.length === 0) {
+    const where = ownCgroups(ours).map(({ dir }) => dir).join(", ") || "none found"
+    return { kind: "none", roots: [], controllers: [], detail: `the kernel's own cgroup is not delegated to uid ${process.getuid?.()} (${where})` }
+  }
+  const controllers = agentControllers.filter((c) => delegated.some(({ hierarchy, dir }) =>
+    hierarchy.version === 1 ? hierarchy.controllers.includes(c) : readOr(Path.join(dir, "cgroup.controllers"), "").split(/\s+/).includes(c)
+  ))
+  return { kind: "delegated", roots: delegated.map(({ dir }) => dir), controllers, detail: `delegated: ${delegated.map(({ dir }) => dir).join(", ")}` }
+}
+
+/** The leaf a delegated v2 cgroup's own processes move into. */
+export const KERNEL_LEAF = "kernel"
+
+/**
+ * Makes a delegated v2 cgroup usable for agents: cgroup v2 lets a cgroup enable controllers for
+ * its children only while it holds no process itself, so every process in it (the kernel, and
+ * whatever started it in the same scope: npm, a shell) moves into its leaf `kernel/` first
+ * (systemd's docs/CGROUP_DELEGATION.md), then `+memory +cpu +pids` go into its
+ * cgroup.subtree_control, as far as its parent gives them. Nothing above it is written.
+ * Returns the placement with the controllers that are now enabled, and what went wrong.
+ * @category constructors
+ */
+export const delegate = (current: Placement, all: ReadonlyArray<Hierarchy> = hierarchies()): { readonly placement: Placement; readonly problem?: string } => {
+  if (current.kind !== "delegated") return { placement: current }
+  const below = (dir: string, mount: string) => dir === mount || dir.startsWith(`${mount}/`)
+  const v2 = all.find((h) => h.version === 2)
+  const dir = v2 === undefined ? undefined : current.roots.find((r) => below(r, v2.mountPoint))
+  if (dir === undefined) return { placement: current }
+  const words = (file: string) => readOr(Path.join(dir, file), "").split(/\s+/)
+  const missing = agentControllers.filter((c) => words("cgroup.controllers").includes(c) && !words("cgroup.subtree_control").includes(c))
+  let problem: string | undefined
+  try {
+    if (missing.length > 0) {
+      const leaf = Path.join(dir, KERNEL_LEAF)
+      Fs.mkdirSync(leaf, { recursive: true })
+      for (const pid of words("cgroup.procs").filter(Boolean)) {
+        try {
+          Fs.writeFileSync(Path.join(leaf, "cgroup.procs"), pid)
+        } catch (e) {
+          // A process that ended meanwhile is not in the way.
+          if ((e as NodeJS.ErrnoException).code !== "ESRCH") throw e
+        }
+      }
+      for (const c of missing) Fs.writeFileSync(Path.join(dir, "cgroup.subtree_control"), `+${c}`)
+    }
+  } catch (e) {
+    problem = `enabling ${missing.join(", ")} in ${dir}: ${(e as Error).message}`
+  }
+  // What agents get: the v1 hierarchies delegated with their controllers, and what v2 now enables.
+  const enabled = words("cgroup.subtree_control")
+  const byV1 = (c: Controller) => all.some((h) => h.version === 1 && h.controllers.includes(c) && current.roots.some((r) => below(r, h.mountPoint)))
+  const placement = { ...current, controllers: agentControllers.filter((c) => byV1(c) || enabled.includes(c)) }
+  return problem === undefined ? { placement } : { placement, problem }
 }
 
 /** Live figures of an agent's cgroup. @category models */
@@ -141,7 +261,17 @@ export const read = (cgroups: Readonly<Record<string, string>>): Stats => {
  * directories removed. Only rmdir: a cgroup with a process in it cannot be removed.
  * @category constructors
  */
-export const removeStale = (kernelId: string, staleAfterMs = 60_000, now = Date.now()): ReadonlyArray<string> => {
+export const removeStale = (
+  kernelId: string,
+  options: {
+    readonly staleAfterMs?: number
+    readonly now?: number
+    /** Where `agentos/` is: each hierarchy's root (default), or the delegated directories. */
+    readonly roots?: ReadonlyArray<string> | undefined
+  } = {}
+): ReadonlyArray<string> => {
+  const staleAfterMs = options.staleAfterMs ?? 60_000
+  const now = options.now ?? Date.now()
   const removed: Array<string> = []
   const visit = (dir: string, own: boolean): boolean => {
     let entries: Array<Fs.Dirent>
@@ -170,8 +300,8 @@ export const removeStale = (kernelId: string, staleAfterMs = 60_000, now = Date.
       return false
     }
   }
-  for (const h of hierarchies()) {
-    const parent = Path.join(h.mountPoint, "agentos")
+  for (const base of options.roots ?? hierarchies().map((h) => h.mountPoint)) {
+    const parent = Path.join(base, "agentos")
     let kernels: Array<string>
     try {
       kernels = Fs.readdirSync(parent)

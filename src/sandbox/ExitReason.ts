@@ -7,18 +7,35 @@
 import * as Os from "node:os"
 import type { Ended } from "./LaunchStatus.ts"
 
+/**
+ * What ended an agent for its memory: `cgroup` (the kernel's OOM killer at memory.max),
+ * `watchdog` (the launcher's, where no memory cgroup holds the limit), `heap` (V8's heap limit,
+ * which the kernel sets from the memory limit for a Node agent under the watchdog), `rlimit`
+ * (RLIMIT_DATA, set from the memory limit under the watchdog, refused an allocation: Python's
+ * MemoryError).
+ * @category models
+ */
+export type OomSource = "cgroup" | "watchdog" | "heap" | "rlimit"
+
 /** The agent's end. @category models */
 export type ExitReason =
   | { readonly _tag: "exited"; readonly code: number }
   | { readonly _tag: "killed"; readonly signal: number }
-  | { readonly _tag: "oom"; readonly signal: number }
+  | { readonly _tag: "oom"; readonly signal: number; readonly source: OomSource }
   | { readonly _tag: "pids_limit"; readonly code: number; readonly signal: number }
   | { readonly _tag: "killed_on_request"; readonly signal: number; readonly requested: number }
   | { readonly _tag: "failed_to_start"; readonly step: string; readonly message: string }
 
-/** Classifies an `ended` record; `requested` is the signal the kernel sent, if any. @category constructors */
-export const fromEnded = (ended: Ended, requested: number | undefined): ExitReason => {
-  if (ended.oom) return { _tag: "oom", signal: ended.signal }
+/**
+ * Classifies an `ended` record; `requested` is the signal the kernel sent, if any; `outOfMemory`:
+ * what the incarnation said on stderr of a refused allocation (V8's "JavaScript heap out of
+ * memory", Python's MemoryError) while the launcher's watchdog held its memory limit, which
+ * makes an abnormal end an OOM of that source.
+ * @category constructors
+ */
+export const fromEnded = (ended: Ended, requested: number | undefined, outOfMemory?: "heap" | "rlimit"): ExitReason => {
+  if (ended.oom) return { _tag: "oom", signal: ended.signal, source: ended.oomSource ?? "cgroup" }
+  if (outOfMemory !== undefined && (ended.signal !== 0 || ended.code !== 0)) return { _tag: "oom", signal: ended.signal, source: outOfMemory }
   // A fork bomb stopped at pids.max is usually then killed: the limit is the story.
   if (ended.pidsLimit && (ended.signal !== 0 || ended.code !== 0)) {
     return { _tag: "pids_limit", code: ended.code, signal: ended.signal }
@@ -54,7 +71,8 @@ export const signalNumber = (signal: string | number): number | undefined => {
 export const toWaitResult = (reason: ExitReason) => ({
   code: reason._tag === "exited" ? reason.code : reason._tag === "pids_limit" && reason.signal === 0 ? reason.code : null,
   signal: "signal" in reason && reason.signal !== 0 ? signalName(reason.signal) : null,
-  reason: reason._tag
+  reason: reason._tag,
+  ...(reason._tag === "oom" ? { source: reason.source } : {})
 })
 
 /** One line for logs and the CLI: `exited with code 1`, `killed by SIGKILL (out of memory)`. @category constructors */
@@ -65,7 +83,16 @@ export const describe = (reason: ExitReason): string => {
     case "killed":
       return `killed by ${signalName(reason.signal)}`
     case "oom":
-      return `killed by ${signalName(reason.signal || 9)} (out of memory: hit its memory limit)`
+      switch (reason.source) {
+        case "cgroup":
+          return `killed by ${signalName(reason.signal || 9)} (out of memory: hit its memory limit)`
+        case "watchdog":
+          return `killed by ${signalName(reason.signal || 9)} (out of memory: past its memory limit; oom: watchdog)`
+        case "heap":
+          return `${reason.signal !== 0 ? `ended by ${signalName(reason.signal)}` : "exited"} (out of memory: V8's heap limit, set from its memory limit; oom: heap)`
+        case "rlimit":
+          return `${reason.signal !== 0 ? `ended by ${signalName(reason.signal)}` : "exited"} (out of memory: its data limit, set from its memory limit, refused an allocation; oom: rlimit)`
+      }
     case "pids_limit":
       return `ended after hitting its process limit (${reason.signal !== 0 ? signalName(reason.signal) : `code ${reason.code}`})`
     case "killed_on_request":

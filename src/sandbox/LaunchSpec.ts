@@ -9,7 +9,7 @@
 export type Namespace = "pid" | "mount" | "net" | "uts" | "ipc" | "user"
 
 /** Resource limits of the rlimit family the spec may set. @category models */
-export type RlimitName = "nofile" | "nproc" | "core" | "fsize" | "stack" | "as" | "cpu" | "memlock"
+export type RlimitName = "nofile" | "nproc" | "core" | "fsize" | "stack" | "as" | "cpu" | "memlock" | "data"
 
 /** One launch. @category models */
 export interface LaunchSpec {
@@ -19,8 +19,10 @@ export interface LaunchSpec {
   readonly hostname?: string
   readonly uid?: number
   readonly gid?: number
-  /** Relative to each hierarchy's root: `agentos/<kernel-id>/<name>`. */
+  /** Relative to each hierarchy's root (or delegated directory): `agentos/<kernel-id>/<name>`. */
   readonly cgroup?: string
+  /** Delegated cgroup directories, one per hierarchy, under which `cgroup` is made (not root). */
+  readonly cgroupRoots?: ReadonlyArray<string>
   readonly memoryMax?: number
   readonly cpuMax?: { readonly quotaUs: number; readonly periodUs: number }
   readonly pidsMax?: number
@@ -29,16 +31,38 @@ export interface LaunchSpec {
   readonly readOnly: ReadonlyArray<string>
   readonly readWrite: ReadonlyArray<string>
   readonly workdir?: string
+  /** Where the workdir appears inside (needs the mount namespace); default its host path. */
+  readonly workdirAt?: string
   readonly tmpfs: ReadonlyArray<string>
   readonly tmpSizeBytes?: number
   readonly network: "none" | "host"
   readonly seccomp: "default" | "off"
+  /** Landlock in place of a mount namespace (situation C: no user namespaces). */
+  readonly landlock?: boolean
   readonly rlimits: Readonly<Partial<Record<RlimitName, number | readonly [number, number]>>>
   readonly killTimeoutMs?: number
 }
 
 /** Every namespace: the default for an agent. @category constructors */
 export const allNamespaces: ReadonlyArray<Namespace> = ["pid", "mount", "net", "uts", "ipc", "user"]
+
+/**
+ * A spec with the defaults an agent gets: every namespace, no grants, no network, the default
+ * seccomp profile, no core files, a PATH; `overrides` gives the rest.
+ * @category constructors
+ */
+export const make = (argv: ReadonlyArray<string>, overrides: Partial<LaunchSpec> = {}): LaunchSpec => ({
+  argv,
+  env: { PATH: "/usr/bin:/bin" },
+  namespaces: allNamespaces,
+  readOnly: [],
+  readWrite: [],
+  tmpfs: [],
+  network: "none",
+  seccomp: "default",
+  rlimits: { core: 0 },
+  ...overrides
+})
 
 /** The spec's records, as the launcher reads them on its fd 4. @category constructors */
 export const encode = (spec: LaunchSpec): Buffer => {
@@ -55,6 +79,7 @@ export const encode = (spec: LaunchSpec): Buffer => {
   if (spec.uid !== undefined) put("uid", spec.uid)
   if (spec.gid !== undefined) put("gid", spec.gid)
   if (spec.cgroup !== undefined) put("cgroup", spec.cgroup)
+  for (const root of spec.cgroupRoots ?? []) put("cgroup.root", root)
   if (spec.memoryMax !== undefined) put("memory.max", spec.memoryMax)
   if (spec.cpuMax !== undefined) put("cpu.max", `${spec.cpuMax.quotaUs} ${spec.cpuMax.periodUs}`)
   if (spec.pidsMax !== undefined) put("pids.max", spec.pidsMax)
@@ -62,10 +87,12 @@ export const encode = (spec: LaunchSpec): Buffer => {
   for (const path of spec.readOnly) put("ro", path)
   for (const path of spec.readWrite) put("rw", path)
   if (spec.workdir !== undefined) put("workdir", spec.workdir)
+  if (spec.workdirAt !== undefined) put("workdir.at", spec.workdirAt)
   for (const path of spec.tmpfs) put("tmpfs", path)
   if (spec.tmpSizeBytes !== undefined) put("tmp.size", spec.tmpSizeBytes)
   put("net", spec.network)
   put("seccomp", spec.seccomp)
+  if (spec.landlock !== undefined) put("landlock", spec.landlock ? "on" : "off")
   for (const [name, value] of Object.entries(spec.rlimits)) {
     if (value === undefined) continue
     put(`rlimit.${name}`, typeof value === "number" ? value : `${value[0]} ${value[1]}`)

@@ -5,7 +5,7 @@
  */
 import { Context, Data, type Effect, type Scope } from "effect"
 import type { LaunchSpec } from "./LaunchSpec.ts"
-import type { Ended, Isolation } from "./LaunchStatus.ts"
+import type { Ended, Isolation, Usage } from "./LaunchStatus.ts"
 
 /** Why a launch failed; the agent never ran. @category errors */
 export type SpawnErrorReason =
@@ -40,6 +40,8 @@ export interface Launched {
   readonly cgroups: Readonly<Record<string, string>>
   /** What isolation this launch actually got. */
   readonly isolation: Isolation
+  /** The launcher's newest live figures, for limits it holds itself (no cgroup); undefined before the first or without any. */
+  readonly usage: () => Usage | undefined
   /** Receives each line the agent writes to stdout or stderr. */
   readonly onOutput: (listener: (stream: Stream, line: string) => void) => void
   /**

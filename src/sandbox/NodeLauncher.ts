@@ -99,8 +99,11 @@ const spawn = (spec: LaunchSpec.LaunchSpec, agentFd: number) =>
       if (early === undefined) outputListeners.forEach((l) => l(stream, line))
       else if (early.length < MAX_EARLY_LINES) early.push([stream, line])
     }
-    let isolation: LaunchStatus.Isolation = { _tag: "isolation", namespaces: [], cgroup: "none", seccomp: false, userns: false }
+    let isolation: LaunchStatus.Isolation = {
+      _tag: "isolation", namespaces: [], cgroup: "none", seccomp: false, userns: false, landlock: 0, idmap: "none", memory: "none", cpu: "none", pids: "none"
+    }
     let sawEnded = false
+    let usage: LaunchStatus.Usage | undefined
 
     // The launcher process's own end: it comes after `ended`, once the agent's cgroups are removed.
     const exited = yield* Deferred.make<void>()
@@ -148,6 +151,9 @@ const spawn = (spec: LaunchSpec.LaunchSpec, agentFd: number) =>
         case "started":
           Deferred.doneUnsafe(started, Effect.succeed(record))
           return
+        case "usage":
+          usage = record
+          return
         case "ended":
           sawEnded = true
           Deferred.doneUnsafe(ended, Effect.succeed(record))
@@ -177,7 +183,7 @@ const spawn = (spec: LaunchSpec.LaunchSpec, agentFd: number) =>
         // A launcher that died without an `ended` record (killed itself): its sandbox died with it.
         Deferred.doneUnsafe(ended, Effect.succeed({
           _tag: "ended", code: code ?? 0, signal: signal === null ? 0 : (ExitReason.signalNumber(signal) ?? 0),
-          oom: false, pidsLimit: false, throttledUs: 0, nrThrottled: 0, peakBytes: 0, cpuUs: 0
+          oom: false, pidsLimit: false, throttledUs: 0, nrThrottled: 0, peakBytes: 0, cpuUs: 0, oomSource: null
         }))
       }
       // `exit` can come before the status pipe is drained (a loaded machine): its `ended` record
@@ -216,6 +222,7 @@ const spawn = (spec: LaunchSpec.LaunchSpec, agentFd: number) =>
       launcherPid,
       cgroups: record.cgroups,
       isolation,
+      usage: () => usage,
       onOutput: (listener) => {
         outputListeners.push(listener)
         if (early === undefined) return
@@ -237,3 +244,25 @@ const spawn = (spec: LaunchSpec.LaunchSpec, agentFd: number) =>
 
 /** The Linux launcher. @category layers */
 export const layer = Layer.succeed(Launcher, Launcher.of({ spawn }))
+
+/**
+ * Removes a directory tree that may hold files of the user's subordinate ids (workdirs of
+ * agents given uids of their own without root), which the user may not remove itself: first as
+ * this process, then, for what is left, through `agentos-launch --remove` inside a user
+ * namespace where those ids are mapped (docs/launcher.md "Other modes"). Throws when it stays.
+ * @category lifecycle
+ */
+export const removeTree = (dir: string, ids?: { readonly uids: { readonly first: number; readonly count: number }; readonly gids: { readonly first: number; readonly count: number } }): void => {
+  try {
+    Fs.rmSync(dir, { recursive: true, force: true })
+    return
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code
+    if ((code !== "EACCES" && code !== "EPERM") || ids === undefined) throw e
+  }
+  ChildProcess.execFileSync(launcherPath, ["--remove", dir, `${ids.uids.first}:${ids.uids.count}`, `${ids.gids.first}:${ids.gids.count}`], {
+    stdio: ["ignore", "ignore", "pipe"],
+    env: {},
+    timeout: 60_000
+  })
+}

@@ -9,6 +9,7 @@ import { describe, expect, it } from "vitest"
 import * as Cli from "../support/cli.ts"
 import { processAlive, tempDir } from "../support/kernel.ts"
 import * as Cleanups from "../support/cleanups.ts"
+import * as Machine from "../support/machine.ts"
 
 const index = Path.resolve(import.meta.dirname, "../../src/index.ts")
 const cleanups = Cleanups.perTest()
@@ -23,7 +24,7 @@ const treeFile = (body: string) => {
 }
 
 
-describe.skipIf(process.getuid?.() !== 0)("agentos boot", () => {
+describe.skipIf(!Machine.canSandbox)(`agentos boot${Machine.canSandbox ? "" : ` (skipped: ${Machine.cannotSandboxBecause})`}`, () => {
   it("an invalid tree prints every problem with its path, boots nothing, and exits 1", async () => {
     const { file, socket } = treeFile(`defineTree(supervisor("root", {
       strategy: "one_for_none",

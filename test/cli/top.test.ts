@@ -16,6 +16,7 @@ import { Op } from "../../src/protocol/Op.ts"
 import * as Cli from "../support/cli.ts"
 import { processAlive, tempDir } from "../support/kernel.ts"
 import * as Until from "../support/until.ts"
+import * as Machine from "../support/machine.ts"
 
 const index = Path.resolve(import.meta.dirname, "../../src/index.ts")
 const cleanups: Array<() => Promise<void> | void> = []
@@ -77,7 +78,7 @@ const startTop = (tmux: ReturnType<typeof tmuxServer>, session: string, dir: str
 /** One row of the screen's table, by agent name, as its cells. */
 const rowOnScreen = (screen: string, name: string) => screen.split("\n").find((l) => l.trim().split(/\s+/)[0] === name)?.trim().split(/\s+/)
 
-describe.skipIf(process.getuid?.() !== 0)("agentos top", () => {
+describe.skipIf(!Machine.canSandbox)(`agentos top${Machine.canSandbox ? "" : ` (skipped: ${Machine.cannotSandboxBecause})`}`, () => {
   let dir: string
   let socket: string
   let boot: Awaited<ReturnType<typeof Cli.start>>

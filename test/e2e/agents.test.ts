@@ -10,6 +10,8 @@ import { Connection } from "../../src/client/Connection.ts"
 import { Op } from "../../src/protocol/Op.ts"
 import { processAlive, startKernel, type TestKernel } from "../support/kernel.ts"
 import * as Cleanups from "../support/cleanups.ts"
+import * as Machine from "../support/machine.ts"
+import { until } from "../support/until.ts"
 
 const probe = Path.join(import.meta.dirname, "agents", "probe.ts")
 const cleanups = Cleanups.perTest()
@@ -99,7 +101,8 @@ describe("KILL / STAT", () => {
     const { c } = await setup()
     const a = (await c.call(Op.SPAWN, { name: "a", run: "sleep", args: ["60"] })) as { pid: number }
     const stat = (await c.call(Op.STAT, { name: "a" })) as { cgroups: Record<string, string>; pids: { current: number } }
-    expect(Object.keys(stat.cgroups).length).toBeGreaterThan(0)
+    // Without root or a delegated cgroup there is none; the sandbox is its processes alone.
+    expect(Object.keys(stat.cgroups).length > 0).toBe(Machine.hasCgroups)
     for (const dir of Object.values(stat.cgroups)) expect(Fs.existsSync(dir)).toBe(true)
     expect(await c.call(Op.KILL, { name: "a" })).toEqual({ killed: true })
     expect(await c.call(Op.WAIT, { name: "a", timeoutMs: 20_000 })).toMatchObject({ reason: "killed_on_request", signal: "SIGTERM" })
@@ -126,12 +129,15 @@ describe("KILL / STAT", () => {
     expect(await c.call(Op.WAIT, { name: "stubborn", timeoutMs: 20_000 })).toMatchObject({ reason: "killed_on_request", signal: "SIGKILL" })
   })
 
-  it("STAT reads the live cgroup, then keeps the final figures", async () => {
+  it("STAT reads the live cgroup (or the launcher's figures where it holds the limits), then keeps the final figures", async () => {
     const { c } = await setup()
     await c.call(Op.SPAWN, { name: "s", run: "sh", args: ["-c", "sleep 60"], sandbox: { memory: "64M", pids: 10 } })
-    const live = (await c.call(Op.STAT, { name: "s" })) as {
-      status: string; memory: { currentBytes: number; limitBytes: number }; pids: { current: number; limit: number }
-    }
+    type Live = { status: string; memory: { currentBytes: number | null; limitBytes: number }; pids: { current: number | null; limit: number } }
+    // A cgroup has its figures at once; the launcher reports its first look once the agent runs.
+    const live = await until("s's live figures", async () => {
+      const stat = (await c.call(Op.STAT, { name: "s" })) as Live
+      return stat.memory.currentBytes !== null && stat.pids.current !== null ? stat : undefined
+    }, { timeoutMs: 10_000 })
     expect(live.status).toBe("running")
     expect(live.memory.currentBytes).toBeGreaterThan(0)
     expect(live.memory.limitBytes).toBe(64 * 1024 * 1024)
@@ -143,6 +149,47 @@ describe("KILL / STAT", () => {
     expect(final.status).toBe("exited")
     expect(final.memory.peakBytes).toBeGreaterThan(0)
     expect(final.exit.reason).toBe("killed_on_request")
+  })
+})
+
+describe("containment this machine cannot give", () => {
+  // This machine as it would be with neither user namespaces nor Landlock: the probe says so.
+  const unconfined = { ...Machine.machine, probe: { ...Machine.machine.probe, userns: false, usernsError: "refused", landlock: 0 }, root: false }
+  it("a sandboxed agent is refused with ENOTSUP naming what is missing and how to get it; --isolation=weak runs it; an unisolated one always runs", async () => {
+    const strict = await startKernel({}, [], unconfined)
+    cleanups.push(() => strict.stop())
+    const c = await Connection.connect({ path: strict.socketPath })
+    cleanups.push(() => c.close())
+    const refused = await c.call(Op.SPAWN, { name: "boxed", run: "true" }).then(() => undefined, (e: { code: string; message: string }) => e)
+    expect(refused?.code).toBe("ENOTSUP")
+    expect(refused?.message).toMatch(/^spawn boxed: its sandbox would miss filesystem \(no mount namespace and no Landlock; needs user namespaces or Landlock .*\), signals and ptrace .*--isolation=weak/)
+    await c.call(Op.SPAWN, { name: "tool", run: "true", sandbox: { isolate: false } })
+    expect(await c.call(Op.WAIT, { name: "tool", timeoutMs: 20_000 })).toMatchObject({ reason: "exited", code: 0 })
+
+    const weak = await startKernel({ isolation: "weak" }, [], unconfined)
+    cleanups.push(() => weak.stop())
+    const w = await Connection.connect({ path: weak.socketPath })
+    cleanups.push(() => w.close())
+    await w.call(Op.SPAWN, { name: "boxed", run: "true", sandbox: { memory: "64M" } })
+    expect(await w.call(Op.WAIT, { name: "boxed", timeoutMs: 20_000 })).toMatchObject({ reason: "exited", code: 0 })
+    // Its limits still hold, by the launcher; what was missing was said at start instead.
+    expect(((await w.call(Op.STAT, { name: "boxed" })) as { isolation: { memory: string; namespaces: Array<string>; landlock: number } }).isolation)
+      .toMatchObject({ namespaces: [], landlock: 0, memory: Machine.cgroupHolds("memory") ? "cgroup" : "watchdog" })
+  })
+})
+
+describe("the root kernel's uid range", () => {
+  const taken = Fs.existsSync("/etc/subuid") ? Fs.readFileSync("/etc/subuid", "utf8").split("\n").filter(Boolean)[0] : undefined
+  it.runIf(Machine.isRoot && taken !== undefined)(`a configured range that overlaps a user's /etc/subuid range is refused at start, naming it${Machine.isRoot ? "" : " (skipped: only a root kernel hands out its own uids)"}`, async () => {
+    const [owner, first, count] = taken!.split(":")
+    const failed = await startKernel({ uidRange: { first: Number(first), last: Number(first) + Number(count) - 1 } }).then(
+      async (k) => {
+        await k.stop()
+        return undefined
+      },
+      (e: Error) => e
+    )
+    expect(String(failed)).toMatch(new RegExp(`overlaps ${owner}'s subordinate ids`))
   })
 })
 

@@ -10,6 +10,7 @@ import { describe, expect, it } from "vitest"
 import * as Boot from "../../src/supervision/Boot.ts"
 import { tempDir } from "../support/kernel.ts"
 import * as Cleanups from "../support/cleanups.ts"
+import * as Machine from "../support/machine.ts"
 
 const examples = Path.resolve(import.meta.dirname, "../../examples")
 const cleanups = Cleanups.perTest()
@@ -32,7 +33,7 @@ const boot = async (name: string, file = "tree.ts"): Promise<ReadonlyArray<strin
 const said = (lines: ReadonlyArray<string>, agent: string) =>
   lines.filter((l) => l.startsWith(`${agent.padEnd(16)} | `)).map((l) => l.slice(19))
 
-describe.skipIf(process.getuid?.() !== 0)("demos", () => {
+describe.skipIf(!Machine.canSandbox)(`demos${Machine.canSandbox ? "" : ` (skipped: ${Machine.cannotSandboxBecause})`}`, () => {
   it("fault-isolation: the CPU hog is throttled, the memory hog OOM-killed, the healthy agent finishes", async () => {
     const lines = await boot("fault-isolation")
     const verdicts = said(lines, "judge")
@@ -53,8 +54,11 @@ describe.skipIf(process.getuid?.() !== 0)("demos", () => {
   })
 
   it("untrusted: filesystem and network denied, the fork bomb stopped at its pids limit", async () => {
+    // Its own bait port: test/e2e/situations.test.ts boots the same demo meanwhile.
+    process.env.UNTRUSTED_BAIT_PORT = String(40000 + Math.floor(Math.random() * 20000))
+    cleanups.push(() => delete process.env.UNTRUSTED_BAIT_PORT)
     const lines = await boot("untrusted")
-    expect(said(lines, "bait")[0]).toMatch(/reachable from the host\) and @agentos-untrusted-bait \(reachable\)/)
+    expect(said(lines, "bait")[0]).toMatch(/reachable from the host\) and @agentos-untrusted-bait-\d+ \(reachable\)/)
     expect(said(lines, "malicious-fs")).toContain("DENIED: filesystem access")
     expect(said(lines, "malicious-fs").filter((l) => l.startsWith("ALLOWED"))).toEqual([])
     expect(said(lines, "malicious-net")).toContain("DENIED: network access")

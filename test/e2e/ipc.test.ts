@@ -12,6 +12,7 @@ import { decodeTree, defineTree, supervisor, type AgentOptions, agent } from "..
 import { startKernel, type TestKernel } from "../support/kernel.ts"
 import * as Cleanups from "../support/cleanups.ts"
 import * as Until from "../support/until.ts"
+import * as Machine from "../support/machine.ts"
 
 const ipcAgent = Path.join(import.meta.dirname, "agents", "ipc-agent.ts")
 const cleanups = Cleanups.perTest()
@@ -51,7 +52,7 @@ const until = <A>(f: () => A | undefined, what: string, timeoutMs = 20_000): Pro
 
 const codeOf = (p: Promise<unknown>) => p.then(() => "ok", (e: { code?: string }) => e.code ?? String(e))
 
-describe.skipIf(process.getuid?.() !== 0)("IPC", () => {
+describe.skipIf(!Machine.canSandbox)(`IPC${Machine.canSandbox ? "" : ` (skipped: ${Machine.cannotSandboxBecause})`}`, () => {
   it("SEND to an unknown name is ENOENT; RECV and ACK need a named connection; a bad ACK is ENOENT", async () => {
     const { k, c } = await setup()
     expect(await codeOf(c.call(Op.SEND, { to: "nobody", payload: 1 }))).toBe("ENOENT")

@@ -18,6 +18,7 @@ import * as Cli from "../support/cli.ts"
 import { RawConnection, startKernel, type TestKernel, tempDir } from "../support/kernel.ts"
 import * as Cleanups from "../support/cleanups.ts"
 import * as Until from "../support/until.ts"
+import * as Machine from "../support/machine.ts"
 
 const ipcAgent = Path.join(import.meta.dirname, "agents", "ipc-agent.ts")
 const logsProbe = Path.join(import.meta.dirname, "agents", "logs-probe.ts")
@@ -58,7 +59,7 @@ const boot = async (k: TestKernel, tree: Parameters<typeof decodeTree>[0]) => {
   await Effect.runPromise(k.supervision.boot(decoded.success, import.meta.dirname))
 }
 
-describe.skipIf(process.getuid?.() !== 0)("agent logs", () => {
+describe.skipIf(!Machine.canSandbox)(`agent logs${Machine.canSandbox ? "" : ` (skipped: ${Machine.cannotSandboxBecause})`}`, () => {
   it("a crashed incarnation's last lines survive its restart: LOGS returns them, then the new incarnation's; the file has them", async () => {
     const { k, c, logDir } = await setup()
     // Its first incarnation leaves a mark in its work dir (HOME, kept across restarts) and crashes.

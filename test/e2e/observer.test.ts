@@ -14,6 +14,7 @@ import * as Cli from "../support/cli.ts"
 import { processAlive, tempDir } from "../support/kernel.ts"
 import * as Cleanups from "../support/cleanups.ts"
 import * as Until from "../support/until.ts"
+import * as Machine from "../support/machine.ts"
 
 const index = Path.resolve(import.meta.dirname, "../../src/index.ts")
 const artifacts = Path.resolve(import.meta.dirname, "../../test-artifacts")
@@ -113,7 +114,7 @@ const post = (url: string, action: string, body: string, token: string | null) =
     body
   })
 
-describe.skipIf(process.getuid?.() !== 0)("agentos boot --observe", () => {
+describe.skipIf(!Machine.canSandbox)(`agentos boot --observe${Machine.canSandbox ? "" : ` (skipped: ${Machine.cannotSandboxBecause})`}`, () => {
   it("the page shows the tree live: an agent killed from the host restarts on it, a restart from the page needs the token", async () => {
     const { boot, socket, url, link, token } = await bootObserved()
     expect(token).toMatch(/^[0-9a-f]{32}$/)

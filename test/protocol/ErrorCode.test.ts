@@ -20,12 +20,14 @@ const table: ReadonlyArray<readonly [string, KernelError.KernelError, ErrorCode.
   ["NotImplemented", new KernelError.NotImplemented({ message }), "ENOSYS"],
   ["ProtocolError", new KernelError.ProtocolError({ message }), "EPROTO"],
   ["RateLimited", new KernelError.RateLimited({ message, retryAfterMs: 1000 }), "ERATE"],
-  ["Deadlock", new KernelError.Deadlock({ message }), "EDEADLK"]
+  ["Deadlock", new KernelError.Deadlock({ message }), "EDEADLK"],
+  ["NotSupported", new KernelError.NotSupported({ message }), "ENOTSUP"]
 ]
 
-// DESIGN.md's codes, plus EIO for kernel defects.
+// DESIGN.md's codes, ENOTSUP (docs/protocol.md: a limit or isolation property this machine
+// cannot hold), plus EIO for kernel defects.
 const designCodes = [
-  "EINVAL", "ENOENT", "EPERM", "EEXIST", "EBUSY", "EAGAIN", "ETIMEDOUT", "E2BIG", "ENOSYS", "EPROTO", "ERATE", "EDEADLK"
+  "EINVAL", "ENOENT", "EPERM", "EEXIST", "EBUSY", "EAGAIN", "ETIMEDOUT", "E2BIG", "ENOSYS", "EPROTO", "ERATE", "EDEADLK", "ENOTSUP"
 ]
 
 describe("ErrorCode", () => {
@@ -43,7 +45,7 @@ describe("ErrorCode", () => {
     expect(new Set(table.map(([, , code]) => code)).size).toBe(table.length)
   })
 
-  it("has exactly DESIGN.md's codes plus EIO", () => {
+  it("has exactly DESIGN.md's codes, ENOTSUP and EIO", () => {
     expect([...ErrorCode.codes].sort()).toEqual([...designCodes, "EIO"].sort())
     expect(table.map(([, , code]) => code).sort()).toEqual([...designCodes].sort())
   })

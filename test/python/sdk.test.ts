@@ -8,6 +8,7 @@ import * as ChildProcess from "node:child_process"
 import * as Fs from "node:fs"
 import * as Net from "node:net"
 import * as Path from "node:path"
+import * as Machine from "../support/machine.ts"
 import { afterEach, describe, expect, it } from "vitest"
 import { connect } from "../../src/client/Agent.ts"
 import * as Capabilities from "../../src/kernel/Capabilities.ts"
@@ -412,7 +413,23 @@ describe("the Python examples under a real kernel", () => {
     await client.spawn({ name: "memory-hog", run: example("memory_hog.py"), args: ["--step-mb", "8", "--max-mb", "400", "--interval-ms", "1"], sandbox: { memory: "48M" } })
     await client.spawn({ name: "cpu-hog", run: example("cpu_hog.py"), args: ["--seconds", "2"], sandbox: { cpu: 0.1 } })
     await client.spawn({ name: "healthy", run: example("healthy.py"), args: ["--seconds", "2", "--interval-ms", "100"] })
-    expect(await client.wait("memory-hog", 30_000)).toMatchObject({ reason: "oom", signal: "SIGKILL" })
+    const memory = await client.wait("memory-hog", 30_000) as { reason: string; code: number | null; signal: string | null; source?: string }
+    if (Machine.cgroupHolds("memory")) {
+      expect(memory).toMatchObject({ reason: "oom", signal: "SIGKILL", source: "cgroup" })
+    } else {
+      // The launcher's watchdog kills it past its limit, unless RLIMIT_DATA (1.1× the limit,
+      // against bursts between two looks) refused an allocation first: Python's MemoryError.
+      const stat = await client.stat("memory-hog") as { memory: { peakBytes: number } }
+      // Its peak Pss: private memory bounded by RLIMIT_DATA (1.1× the limit) and the
+      // interpreter's own file-backed pages (page cache, a few MiB, not the host's growth).
+      expect(stat.memory.peakBytes, JSON.stringify(memory)).toBeLessThan(48 * 1024 * 1024 * 1.1 + 8 * 1024 * 1024)
+      expect(memory.reason).toBe("oom")
+      if (memory.source === "watchdog") expect(memory).toMatchObject({ signal: "SIGKILL" })
+      else {
+        expect(memory).toMatchObject({ source: "rlimit", code: null })
+        expect(k.output("memory-hog").map((o) => o.line).join("\n")).toMatch(/memory_hog: MemoryError: out of memory at \d+ MiB/)
+      }
+    }
     expect(await client.wait("cpu-hog", 30_000)).toMatchObject({ reason: "exited", code: 0 })
     expect(await client.wait("healthy", 30_000)).toMatchObject({ reason: "exited", code: 0 })
     const cpu = await client.stat("cpu-hog") as { cpu: { nrThrottled: number | null } }

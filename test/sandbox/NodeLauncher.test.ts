@@ -12,6 +12,7 @@ import { Launcher } from "../../src/sandbox/Launcher.ts"
 import * as LaunchSpec from "../../src/sandbox/LaunchSpec.ts"
 import * as NodeLauncher from "../../src/sandbox/NodeLauncher.ts"
 import * as Launch from "../support/launch.ts"
+import * as Machine from "../support/machine.ts"
 
 afterAll(async () => {
   if (Launch.isRoot) await Launch.removeCgroup(Launch.cgroupParent)
@@ -33,7 +34,7 @@ const specOf = (argv: ReadonlyArray<string>): LaunchSpec.LaunchSpec => {
   }
 }
 
-describe.skipIf(!Launch.isRoot)("NodeLauncher", () => {
+describe.skipIf(!Machine.canSandbox)(`NodeLauncher${Machine.canSandbox ? "" : ` (skipped: ${Machine.cannotSandboxBecause})`}`, () => {
   it("keeps the lines an agent printed before anyone listened, in order, for the first listener", async () => {
     const [kernelEnd, agentEnd] = PeerCredentials.socketPair()
     const program = Effect.gen(function* () {
@@ -59,7 +60,7 @@ describe.skipIf(!Launch.isRoot)("NodeLauncher", () => {
     }
   })
 
-  it("closing an incarnation's scope returns once its launcher has exited and removed the agent's cgroups", async () => {
+  it.skipIf(!Machine.hasCgroups)(`closing an incarnation's scope returns once its launcher has exited and removed the agent's cgroups${Machine.hasCgroups ? "" : " (skipped: no cgroup here: needs root or a delegated cgroup)"}`, async () => {
     const [kernelEnd, agentEnd] = PeerCredentials.socketPair()
     let hold: string | undefined
     const program = Effect.gen(function* () {

@@ -11,6 +11,7 @@ import * as Boot from "../../src/supervision/Boot.ts"
 import { agent, decodeTree, defineTree, service, supervisor } from "../../src/supervision/Tree.ts"
 import { tempDir } from "../support/kernel.ts"
 import * as Cleanups from "../support/cleanups.ts"
+import * as Machine from "../support/machine.ts"
 
 const cleanups = Cleanups.perTest()
 
@@ -82,7 +83,7 @@ describe("Boot.run", () => {
   })
 })
 
-describe.skipIf(process.getuid?.() !== 0)("Boot.run with agents", () => {
+describe.skipIf(!Machine.canSandbox)(`Boot.run with agents${Machine.canSandbox ? "" : ` (skipped: ${Machine.cannotSandboxBecause})`}`, () => {
   const talker = defineTree(supervisor("root", {
     children: [agent("talker", { run: "sh", args: ["-c", "echo hello from $AGENTOS_NAME; echo oops >&2"], restart: "transient" })]
   }))

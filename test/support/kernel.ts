@@ -19,14 +19,25 @@ import type { AgentIdentity, Session } from "../../src/kernel/Session.ts"
 import { Sessions } from "../../src/kernel/Sessions.ts"
 import type { Syscall } from "../../src/kernel/Syscall.ts"
 import * as Frame from "../../src/protocol/Frame.ts"
+import * as Isolation from "../../src/sandbox/Isolation.ts"
+import * as NodeLauncher from "../../src/sandbox/NodeLauncher.ts"
 import { AgentLogs, type LogEntry } from "../../src/observe/AgentLogs.ts"
 
-/** A fresh private temp directory; removed by the returned function. */
+/** The user's subordinate ids, when agents may have been given some (their workdirs hold their files). */
+const subordinate = (() => {
+  const ids = Isolation.subordinateIds(Isolation.runProbe(NodeLauncher.launcherPath))
+  return "problem" in ids ? undefined : ids
+})
+
+/** Removes a directory tree, agents' files of the user's subordinate ids included. */
+export const removeTree = (path: string): void => NodeLauncher.removeTree(path, process.getuid?.() === 0 ? undefined : subordinate())
+
+/** A fresh private temp directory; removed by the returned function (agents' files of subordinate ids too). */
 export const tempDir = (prefix = "agentos-test-"): { readonly path: string; readonly remove: () => void } => {
   const path = Fs.mkdtempSync(Path.join(Os.tmpdir(), prefix))
   // Agents reach their workdir under it as their own uid: let them pass through (not list).
   Fs.chmodSync(path, 0o711)
-  return { path, remove: () => Fs.rmSync(path, { recursive: true, force: true }) }
+  return { path, remove: () => removeTree(path) }
 }
 
 /** Whether a process is still there (signal 0 probes without signalling). */
@@ -61,7 +72,9 @@ export interface TestKernel {
 /** Starts a kernel on a socket in a new temp directory. */
 export const startKernel = async (
   options: Partial<Settings> = {},
-  extraSyscalls: ReadonlyArray<Syscall> = []
+  extraSyscalls: ReadonlyArray<Syscall> = [],
+  /** Another machine's probe, for the kernel's decisions in another situation (the real launcher still runs). */
+  machine?: Isolation.Machine
 ): Promise<TestKernel> => {
   const dir = tempDir()
   const socketPath = options.socketPath ?? Path.join(dir.path, "run", "kernel.sock")
@@ -69,7 +82,7 @@ export const startKernel = async (
   const scope = Effect.runSync(Scope.make())
   try {
     const context = await Effect.runPromise(
-      Layer.buildWithScope(Daemon.layer({ ...options, socketPath, stateDir }, extraSyscalls), scope)
+      Layer.buildWithScope(Daemon.layer({ ...options, socketPath, stateDir }, extraSyscalls, undefined, machine === undefined ? undefined : Isolation.Isolation.layerFor(machine)), scope)
     )
     const sessions = Context.get(context, Sessions)
     const kernel = Context.get(context, Kernel)

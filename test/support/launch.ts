@@ -24,9 +24,9 @@ export const projectRoot = Path.resolve(fileURLToPath(new URL("../../", import.m
 
 export const isRoot = process.getuid?.() === 0
 
-/** A fresh host uid (= gid) per agent, 100000+N, distinct across test processes. */
+/** A fresh host uid (= gid) per agent, distinct across test processes, clear of useradd's /etc/subuid ranges and of a kernel's default range. */
 let nextId = 0
-export const agentId = (): number => 100000 + (process.pid % 10000) * 64 + (nextId++ % 64)
+export const agentId = (): number => 2_001_000_000 + (process.pid % 10000) * 64 + (nextId++ % 64)
 
 /** The cgroup parent of this test process: `agentos/test-<pid>`. */
 export const cgroupParent = `agentos/test-${process.pid}`

@@ -1,6 +1,8 @@
 """memory_hog: a misbehaving agent that allocates memory until it is stopped.
 
-Under a cgroup memory limit the kernel's OOM killer ends it, and nothing else suffers.
+Under a cgroup memory limit the kernel's OOM killer ends it, and nothing else suffers; under the
+launcher's watchdog (no cgroup) the watchdog kills it, or its data limit refuses an allocation
+first and it says MemoryError, which the kernel reports as an OOM (`oom: rlimit`).
 Outside a sandbox it stops at --max-mb (default 1024) so it cannot take a machine down.
 `python3 memory_hog.py [--step-mb N] [--max-mb N] [--interval-ms MS]`
 """
@@ -33,7 +35,7 @@ def main(argv: list) -> int:
                 time.sleep(options.interval_ms / 1000)
             print("memory_hog: reached the %d MiB cap without being stopped" % options.max_mb)
     except MemoryError:
-        print("memory_hog: out of memory at %d MiB" % (len(hoard) * options.step_mb), file=sys.stderr)
+        print("memory_hog: MemoryError: out of memory at %d MiB" % (len(hoard) * options.step_mb), file=sys.stderr)
         return 1
     except AgentOSError as e:
         print("memory_hog: %s" % e, file=sys.stderr)

@@ -2,7 +2,8 @@
  * STAT (0x14): `{name or id}` → the agent's cgroup and accounting figures: memory current, peak
  * and limit; CPU usage and throttled time; processes; OOM kills; its use of the LLM (`llm`:
  * requests, tokens, queue wait and latency, throttled, errors; null before its first THINK).
- * Live from the cgroup while it runs, the launcher's final figures once it has ended. Without
+ * Live while it runs (from its cgroup, or from its launcher for limits no cgroup holds), the
+ * launcher's final figures once it has ended. Without
  * a name or id: the kernel's own figures, the LLM scheduler's with every agent's (what
  * `agentos llm` shows).
  */
@@ -10,9 +11,8 @@ import { Clock, Effect, Schema } from "effect"
 import { LlmScheduler } from "../../llm/Scheduler.ts"
 import { Op } from "../../protocol/Op.ts"
 import { KernelConfig } from "../KernelConfig.ts"
-import * as Cgroups from "../../sandbox/Cgroups.ts"
 import * as ExitReason from "../../sandbox/ExitReason.ts"
-import { Agents } from "../Agents.ts"
+import * as Agents from "../Agents.ts"
 import * as Syscall from "../Syscall.ts"
 import * as Target from "./Target.ts"
 
@@ -27,9 +27,9 @@ export const Stat = Syscall.make(Op.STAT, (args) =>
       return { kernel: { id: (yield* KernelConfig).kernelId }, llm: yield* llm.stats }
     }
     const target = yield* Target.get(which, "stat")
-    const agent = yield* (yield* Agents).find(target)
+    const agent = yield* (yield* Agents.Agents).find(target)
     const now = yield* Clock.currentTimeMillis
-    const live = agent.launched !== null && agent.final === null ? Cgroups.read(agent.launched.cgroups) : undefined
+    const live = Agents.live(agent)
     const final = agent.final
     return {
       id: agent.id,
