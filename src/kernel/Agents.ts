@@ -319,8 +319,9 @@ export class Agents extends Context.Service<Agents, {
           description: ExitReason.describe(reason),
           time: agent.endedAt
         })
-        yield* Deferred.succeed(agent.ended, reason)
+        // WAIT answers once the sandbox is gone: the launcher has removed its cgroups and exited.
         yield* Scope.close(scope, Exit.void)
+        yield* Deferred.succeed(agent.ended, reason)
       })
 
     // Returns AgentLogs' verdict: 0 when kept, else when the name's rate limit takes lines again.
