@@ -1012,12 +1012,16 @@ class AgentOSClient:
     def spawn(
         self,
         name: str,
-        run: str,
+        run: Optional[str] = None,
         args: Optional[List[str]] = None,
         *,
         env: Optional[Dict[str, str]] = None,
         sandbox: Optional[Dict[str, Any]] = None,
         caps: Optional[List[str]] = None,
+        script: Optional[str] = None,
+        sandboxed: Optional[bool] = None,
+        network: Optional[bool] = None,
+        limits: Optional[Dict[str, int]] = None,
         timeout: Optional[float] = _DEFAULT,
         **extra: Any,
     ) -> Dict[str, Any]:
@@ -1026,8 +1030,16 @@ class AgentOSClient:
         ``run`` is a program or script (``.py`` runs with python3, ``.ts``/``.js`` with the
         kernel's Node), best given as an absolute path; ``caps`` names extra syscalls it may
         make (``["SPAWN", "KILL"]``). ``cwd``, ``restart``, ``parent`` go as keywords.
+
+        The C++ kernel's SDK spelling works unchanged: ``script=`` for ``run``,
+        ``sandboxed=False`` for ``sandbox={"isolate": False}``, ``network=`` True (the host's)
+        or False (none), ``limits={"memory": bytes, "max_pids": n, "cpu_quota": µs per 100 ms}``
+        (README.md has the mapping). Both spellings of one thing are EINVAL.
         """
-        fields = _fields(name=name, run=run, args=args, env=env, sandbox=sandbox, caps=caps, **extra)
+        fields = _fields(
+            name=name, run=run, script=script, args=args, env=env, sandbox=sandbox, caps=caps,
+            sandboxed=sandboxed, network=network, limits=limits, **extra
+        )
         return self.call(Op.SPAWN, fields, timeout=timeout)
 
     def kill(self, name: str, signal: Union[str, int, None] = None, *, timeout: Optional[float] = _DEFAULT) -> Dict[str, Any]:

@@ -112,6 +112,58 @@ export const SpawnArgs = Schema.Struct({
 /** SPAWN's arguments, decoded. @category models */
 export type SpawnArgs = typeof SpawnArgs.Type
 
+/**
+ * The C++ kernel's SYS_SPAWN fields, which its SDK users send (agents/python/README.md):
+ * `script` for `run`, `sandboxed` (false: `sandbox.isolate: false`), `network` as a boolean
+ * (false: none, true: host), and `limits` in its units: `memory` in bytes, `max_pids`, and
+ * `cpu_quota` in µs per 100,000 µs period (the cgroup v1 convention: 100000 is one CPU).
+ * @category models
+ */
+export const SeedLimits = Schema.Struct({
+  memory: Schema.optionalKey(Schema.Int.check(Schema.isGreaterThan(0))),
+  max_pids: Schema.optionalKey(Schema.Int.check(Schema.isGreaterThanOrEqualTo(1))),
+  cpu_quota: Schema.optionalKey(Schema.Int.check(Schema.isGreaterThanOrEqualTo(1000), Schema.isLessThanOrEqualTo(102_400_000)))
+})
+
+/** SPAWN's arguments as the wire takes them: either spelling of each field (never both). @category models */
+export const SpawnRequest = Schema.Struct({
+  ...SpawnArgs.fields,
+  run: Schema.optionalKey(Schema.String.check(Schema.isMinLength(1))),
+  script: Schema.optionalKey(Schema.String.check(Schema.isMinLength(1))),
+  sandboxed: Schema.optionalKey(Schema.Boolean),
+  network: Schema.optionalKey(Schema.Boolean),
+  limits: Schema.optionalKey(SeedLimits)
+})
+
+/**
+ * SPAWN's arguments in one spelling: the seed's fields become the sandbox's. Two spellings of
+ * the same thing (`run` and `script`, `sandboxed` and `sandbox.isolate`, …) are refused, each
+ * pair named; so is neither `run` nor `script`.
+ * @category constructors
+ */
+export const fromRequest = (request: typeof SpawnRequest.Type): SpawnArgs | ReadonlyArray<string> => {
+  const { script, sandboxed, network, limits, run, ...rest } = request
+  const sandbox: Record<string, unknown> = { ...rest.sandbox }
+  const problems: Array<string> = []
+  const both = (seed: string, ours: string) => problems.push(`${seed} and ${ours} are two spellings of the same thing: give one`)
+  if (run !== undefined && script !== undefined) both("script", "run")
+  const program = run ?? script
+  if (program === undefined) problems.push("run (or script): required")
+  const into = (seedName: string, key: string, value: unknown) => {
+    if (value === undefined) return
+    if (sandbox[key] !== undefined) both(seedName, `sandbox.${key}`)
+    else sandbox[key] = value
+  }
+  into("sandboxed", "isolate", sandboxed)
+  into("network", "network", network === undefined ? undefined : network ? "host" : "none")
+  into("limits.memory", "memory", limits?.memory)
+  into("limits.max_pids", "pids", limits?.max_pids)
+  into("limits.cpu_quota", "cpu", limits?.cpu_quota === undefined ? undefined : limits.cpu_quota / 100_000)
+  if (problems.length > 0 || program === undefined) return problems
+  const hasSandbox = rest.sandbox !== undefined || Object.keys(sandbox).length > 0
+  return { ...rest, run: program, ...(hasSandbox ? { sandbox: sandbox as Sandbox } : {}) }
+}
+
 /** The package's root: agents written against `agentos/agent` need to read it. */
 export const packageRoot = fileURLToPath(new URL("../..", import.meta.url)).replace(/\/$/, "")
 

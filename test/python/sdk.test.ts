@@ -8,7 +8,6 @@ import * as ChildProcess from "node:child_process"
 import * as Fs from "node:fs"
 import * as Net from "node:net"
 import * as Path from "node:path"
-import * as Machine from "../support/machine.ts"
 import { afterEach, describe, expect, it } from "vitest"
 import { connect } from "../../src/client/Agent.ts"
 import * as Capabilities from "../../src/kernel/Capabilities.ts"
@@ -18,7 +17,9 @@ import { Op } from "../../src/protocol/Op.ts"
 import { launcherPath } from "../../src/sandbox/NodeLauncher.ts"
 import { startKernel, type TestKernel } from "../support/kernel.ts"
 import * as Cleanups from "../support/cleanups.ts"
+import * as Machine from "../support/machine.ts"
 import { prng } from "../support/prng.ts"
+import { until } from "../support/until.ts"
 
 const HERE = import.meta.dirname
 const EXAMPLES = Path.resolve(HERE, "../../agents/python/examples")
@@ -404,6 +405,61 @@ describe("the Python examples under a real kernel", () => {
     expect(out).toMatch(/^spawn_test: py-worker-\d+ answered \{'inReplyTo': \d+, 'result': \{'sum': 6\}\}$/m)
     expect(out).toMatch(/^spawn_test: py-worker-\d+ ended: exited with code 0$/m)
     expect(out).toMatch(/^spawn_test: done$/m)
+  })
+
+  it.skipIf(!Fs.existsSync(launcherPath))("the C++ kernel's documented SDK usage runs unchanged: spawn(script=, sandboxed=), list_agents(), kill(name=)", async () => {
+    const k = await kernel()
+    // agents/python/README.md's snippet as the C++ SDK documents it, the script path made real.
+    const snippet = [
+      "import sys; sys.path.insert(0, " + JSON.stringify(Path.resolve(HERE, "../../agents/python")) + ")",
+      "from agentos import AgentOSClient",
+      "",
+      "with AgentOSClient() as client:",
+      "    # Spawn an agent",
+      "    result = client.spawn(",
+      "        name=\"worker1\",",
+      "        script=" + JSON.stringify(example("worker_agent.py")) + ",",
+      "        sandboxed=True",
+      "    )",
+      "    print(f\"Spawned: {result}\")",
+      "",
+      "    # List agents",
+      "    agents = client.list_agents()",
+      "    print(f\"Running: {agents}\")",
+      "",
+      "    # Kill agent",
+      "    client.kill(name=\"worker1\")"
+    ].join("\n")
+    const out = await pythonOk(["-c", snippet], { env: { AGENTOS_SOCKET: k.socketPath } })
+    expect(out).toMatch(/^Spawned: \{'id': 'a\d+', 'name': 'worker1', 'pid': \d+, 'status': 'running'\}$/m)
+    expect(out).toMatch(/^Running: \[\{'id': 'a\d+', 'name': 'worker1', .*'status': 'running'/m)
+    const ended = await connect({ socket: k.socketPath, name: "check" })
+    cleanups.push(() => ended.close())
+    expect(await ended.wait("worker1", 20_000)).toMatchObject({ reason: "killed_on_request", signal: "SIGTERM" })
+  })
+
+  it.skipIf(!Fs.existsSync(launcherPath))("the C++ kernel's SYS_SPAWN map on the wire: limits, sandboxed and network mapped onto the sandbox; both spellings are EINVAL", async () => {
+    const k = await kernel()
+    const client = await connect({ socket: k.socketPath, name: "seed-wire" })
+    cleanups.push(() => client.close())
+    const seed = { name: "agent1", script: example("healthy.py"), args: ["--seconds", "30"], sandboxed: true, network: false, limits: { memory: 268435456, max_pids: 64, cpu_quota: 100000 } }
+    const result = await client.call(Op.SPAWN, seed) as Record<string, unknown>
+    expect(Object.keys(result).sort()).toEqual(["id", "name", "pid", "status"])
+    expect(result).toMatchObject({ name: "agent1", status: "running" })
+    const spec = k.agents.byName("agent1")!.spec
+    expect(spec).toMatchObject({ run: seed.script, sandbox: { isolate: true, network: "none", memory: 268435456, pids: 64, cpu: 1 } })
+    const stat = await client.stat("agent1") as { memory: { limitBytes: number | null }; pids: { limit: number | null } }
+    await until("agent1's live figures", async () => {
+      const s = await client.stat("agent1") as typeof stat
+      return s.memory.limitBytes !== null && s.pids.limit !== null ? s : undefined
+    }, { timeoutMs: 10_000 }).then((s) => expect(s).toMatchObject({ memory: { limitBytes: 268435456 }, pids: { limit: 64 } }))
+    await client.kill("agent1", "SIGKILL")
+    const mixed = (extra: Record<string, unknown>) =>
+      client.call(Op.SPAWN, { name: "mixed", run: example("healthy.py"), ...extra }).then(() => "ok", (e: { code?: string; message?: string }) => `${e.code}: ${e.message}`)
+    expect(await mixed({ script: example("healthy.py") })).toMatch(/^EINVAL: .*script and run are two spellings of the same thing/)
+    expect(await mixed({ limits: { memory: 1 << 26 }, sandbox: { memory: "64M" } })).toMatch(/^EINVAL: .*limits\.memory and sandbox\.memory/)
+    expect(await mixed({ sandboxed: false, sandbox: { isolate: true } })).toMatch(/^EINVAL: .*sandboxed and sandbox\.isolate/)
+    expect(await client.call(Op.SPAWN, { name: "none" }).then(() => "ok", (e: { code?: string; message?: string }) => `${e.code}: ${e.message}`)).toMatch(/^EINVAL: .*run \(or script\): required/)
   })
 
   it.skipIf(!Fs.existsSync(launcherPath))("fault isolation: the memory hog is OOM-killed, the CPU hog throttled, the healthy agent unharmed", async () => {

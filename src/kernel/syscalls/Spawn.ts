@@ -1,15 +1,26 @@
 /**
  * SPAWN (0x10): starts an agent in its sandbox. `{name, run, args?, env?, cwd?, sandbox?, caps?,
- * restart?, parent?}` → `{id, name, pid, status}`. A bad spec is EINVAL naming every bad field;
- * a live agent of the same name is EEXIST; a missing program ENOENT.
+ * restart?, parent?}` → `{id, name, pid, status}`. The C++ kernel's spelling is taken too
+ * (`script`, `sandboxed`, `network: bool`, `limits: {memory, max_pids, cpu_quota}`:
+ * AgentSpec.fromRequest); both spellings of one thing are EINVAL. A bad spec is EINVAL naming
+ * every bad field; a live agent of the same name is EEXIST; a missing program ENOENT; a sandbox
+ * this machine cannot give ENOTSUP.
  */
 import { Effect } from "effect"
 import { Op } from "../../protocol/Op.ts"
 import * as AgentSpec from "../AgentSpec.ts"
 import { Agents } from "../Agents.ts"
+import * as KernelError from "../KernelError.ts"
 import * as Syscall from "../Syscall.ts"
 
-const decode = Syscall.decodeArgs(AgentSpec.SpawnArgs)
+const decodeRequest = Syscall.decodeArgs(AgentSpec.SpawnRequest)
+const decode = (args: unknown) =>
+  decodeRequest(args).pipe(Effect.flatMap((request) => {
+    const spec = AgentSpec.fromRequest(request)
+    return Array.isArray(spec)
+      ? Effect.fail(new KernelError.InvalidArgument({ message: `invalid args: ${spec.join("; ")}` }))
+      : Effect.succeed(spec as AgentSpec.SpawnArgs)
+  }))
 
 /** @category syscalls */
 export const Spawn = Syscall.make(Op.SPAWN, (args, caller) =>
