@@ -16,6 +16,7 @@ export const boot = Command.make("boot", {
   socket: Shared.socket,
   verbose: Shared.verbose,
   isolation: Shared.isolation,
+  ...Shared.agentDefaults,
   quiet: Flag.Boolean("quiet").pipe(Flag.withDescription("lifecycle events only, no agent output"), Flag.withDefault(false)),
   observe: Flag.String("observe").pipe(
     Flag.withMetavar("[host:]port"),
@@ -26,7 +27,7 @@ export const boot = Command.make("boot", {
     ),
     Flag.optional
   )
-}, ({ file, socket, quiet, observe, isolation }) =>
+}, ({ file, socket, quiet, observe, isolation, defaultPids, defaultMemory, defaultCpu }) =>
   Effect.gen(function* () {
     const socketPath = Shared.socketPath(socket)
     // The tree file sees where its kernel listens, as any client started from here would.
@@ -34,7 +35,7 @@ export const boot = Command.make("boot", {
     const { tree, baseDir } = yield* Boot.load(file)
     yield* Console.log(`agentos boot ${file}: kernel on ${socketPath}`)
     const color = process.stdout.isTTY === true && process.env.NO_COLOR === undefined
-    yield* Boot.run(tree, baseDir, { kernel: { socketPath, isolation }, quiet, color, ...(Option.isSome(observe) ? { observe: observe.value } : {}) })
+    yield* Boot.run(tree, baseDir, { kernel: { socketPath, isolation, agentDefaults: Shared.resolveAgentDefaults({ defaultPids, defaultMemory, defaultCpu }) }, quiet, color, ...(Option.isSome(observe) ? { observe: observe.value } : {}) })
   })).pipe(
   Command.withDescription("Boot a supervision tree: a kernel, then the tree under PID 1")
 )

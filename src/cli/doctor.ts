@@ -9,7 +9,7 @@ import { Console, Effect } from "effect"
 import { Command, Flag } from "effect/cli"
 import * as Fs from "node:fs"
 import * as AgentSpec from "../kernel/AgentSpec.ts"
-import { DEFAULT_UID_RANGE } from "../kernel/KernelConfig.ts"
+import { DEFAULT_AGENT_LIMITS, DEFAULT_UID_RANGE, describeAgentDefaults } from "../kernel/KernelConfig.ts"
 import * as PeerCredentials from "../kernel/PeerCredentials.ts"
 import * as Isolation from "../sandbox/Isolation.ts"
 import { Launcher } from "../sandbox/Launcher.ts"
@@ -106,6 +106,7 @@ export const doctor = Command.make("doctor", {
         yield* Console.log(`ok   probe              namespaces: ${i.namespaces.join(",") || "none"}; landlock: ${i.landlock || "off"}; cgroup: ${i.cgroup}; ids: ${i.idmap}; memory: ${i.memory}; cpu: ${i.cpu}; processes: ${i.pids}; seccomp: ${i.seccomp ? "on" : "off"}`)
         for (const line of launched.success.seen) yield* Console.log(`     ${"".padEnd(18)} inside: ${line.replace(/\t/g, " ")}`)
       }
+      yield* Console.log(`defaults         ${describeAgentDefaults(DEFAULT_AGENT_LIMITS)}`)
       if (refused) yield* Console.log("sandboxed agents are refused here (ENOTSUP) unless the kernel runs with --isolation=weak")
     }
     if (launched === undefined || launched._tag === "Failure" || refused) process.exitCode = 1

@@ -3,7 +3,7 @@ import { Console, Effect, Option } from "effect"
 import { Command, Flag } from "effect/cli"
 import * as Daemon from "../kernel/Daemon.ts"
 import * as Provider from "../llm/Provider.ts"
-import { parseUidList } from "../kernel/KernelConfig.ts"
+import { describeAgentDefaults, parseUidList } from "../kernel/KernelConfig.ts"
 import * as Isolation from "../sandbox/Isolation.ts"
 import * as Shared from "./shared.ts"
 
@@ -18,8 +18,9 @@ export const kernel = Command.make("kernel", {
     Flag.withDescription("requests one connection may have in flight (default 1024)"),
     Flag.optional
   ),
-  isolation: Shared.isolation
-}, ({ socket, allowUid, maxInFlight, isolation }) =>
+  isolation: Shared.isolation,
+  ...Shared.agentDefaults
+}, ({ socket, allowUid, maxInFlight, isolation, defaultPids, defaultMemory, defaultCpu }) =>
   Effect.gen(function* () {
     const uids = Option.getOrElse(allowUid, () => process.env.AGENTOS_ALLOW_UIDS ?? "")
     const allowUids = yield* Effect.try({ try: () => parseUidList(uids), catch: (e) => e as Error })
@@ -28,12 +29,14 @@ export const kernel = Command.make("kernel", {
         socketPath: Shared.socketPath(socket),
         allowUids,
         isolation,
+        agentDefaults: Shared.resolveAgentDefaults({ defaultPids, defaultMemory, defaultCpu }),
         ...Option.match(maxInFlight, { onNone: () => ({}), onSome: (n) => ({ maxInFlight: n }) })
       },
       (settings, machine) =>
         Effect.gen(function* () {
           yield* Console.log(`agentos kernel ${settings.kernelId} listening on ${settings.socketPath} (pid ${process.pid})`)
           for (const line of Isolation.summary(machine, settings.isolation === "weak")) yield* Console.log(line)
+          yield* Console.log(`limits: ${describeAgentDefaults(settings.agentDefaults)}`)
           // The kernel has already built its provider from the same environment: this cannot fail here.
           const provider = yield* Provider.fromEnv().pipe(Effect.option)
           if (provider._tag === "Some") yield* Console.log(`llm: ${Provider.describe(provider.value)}`)

@@ -2,6 +2,8 @@
  * Flags every command shares (`--socket`, `--verbose`) and the client layer they select.
  */
 import { Option } from "effect"
+import * as AgentSpec from "../kernel/AgentSpec.ts"
+import { type AgentDefaults, DEFAULT_AGENT_LIMITS } from "../kernel/KernelConfig.ts"
 import { Flag } from "effect/cli"
 import { Client } from "../client/Client.ts"
 import * as SocketPath from "../kernel/SocketPath.ts"
@@ -30,3 +32,33 @@ export const isolation = Flag.Literals("isolation", ["strict", "weak"] as const)
   Flag.withDescription("strict (default): SPAWN refuses a sandboxed agent whose sandbox would miss an isolation property here (ENOTSUP); weak: run it without, as said at start (docs/isolation.md)"),
   Flag.withDefault("strict" as const)
 )
+
+/** `--default-pids`, `--default-memory`, `--default-cpu`: limits for agents whose spec names none; bad values are usage errors. */
+export const agentDefaults = {
+  defaultPids: Flag.Int("default-pids").pipe(
+    Flag.withDescription(`processes per agent whose spec names none (default ${DEFAULT_AGENT_LIMITS.pids}, like systemd's DefaultTasksMax)`),
+    Flag.filterMap((n) => (n >= 1 ? Option.some(n) : Option.none()), () => "a whole number of processes, at least 1"),
+    Flag.optional
+  ),
+  defaultMemory: Flag.String("default-memory").pipe(
+    Flag.withDescription("memory per agent whose spec names none, e.g. 512M (default: none)"),
+    Flag.filterMap((text) => Option.fromNullishOr(AgentSpec.parseSize(text)), () => "a size like 512M or 1G"),
+    Flag.optional
+  ),
+  defaultCpu: Flag.Finite("default-cpu").pipe(
+    Flag.withDescription("CPU per agent whose spec names none, as a fraction of one CPU, e.g. 0.5 (default: none)"),
+    Flag.filterMap((n) => (n > 0 && n <= 1024 ? Option.some(n) : Option.none()), () => "a fraction of one CPU above 0, e.g. 0.5"),
+    Flag.optional
+  )
+}
+
+/** The defaults those flags give. */
+export const resolveAgentDefaults = (flags: {
+  readonly defaultPids: Option.Option<number>
+  readonly defaultMemory: Option.Option<number>
+  readonly defaultCpu: Option.Option<number>
+}): AgentDefaults => ({
+  pids: Option.getOrElse(flags.defaultPids, () => DEFAULT_AGENT_LIMITS.pids),
+  ...Option.match(flags.defaultMemory, { onNone: () => ({}), onSome: (memoryBytes) => ({ memoryBytes }) }),
+  ...Option.match(flags.defaultCpu, { onNone: () => ({}), onSome: (cpu) => ({ cpu }) })
+})

@@ -22,7 +22,7 @@ import * as AgentSpec from "./AgentSpec.ts"
 import * as Capabilities from "./Capabilities.ts"
 import { Events } from "./Events.ts"
 import type { Kernel } from "./Kernel.ts"
-import { KernelConfig } from "./KernelConfig.ts"
+import { type AgentDefaults, KernelConfig } from "./KernelConfig.ts"
 import * as KernelError from "./KernelError.ts"
 import * as PeerCredentials from "./PeerCredentials.ts"
 import { Sessions } from "./Sessions.ts"
@@ -50,12 +50,31 @@ export interface Agent {
   requestedSignal: number | undefined
   /** When it last sent HEARTBEAT (the watchdog's input). */
   lastHeartbeat: number | null
+  /** Its limits: its spec's, else the kernel's defaults for agents that name none. */
+  readonly limits: Limits
   /**
    * What this incarnation said on stderr of a refused allocation, under the launcher's memory
    * watchdog (which sets V8's heap limit and RLIMIT_DATA from its memory limit).
    */
   outOfMemory: "heap" | "rlimit" | undefined
   readonly ended: Deferred.Deferred<ExitReason.ExitReason>
+}
+
+/** An agent's effective limits. @category models */
+export interface Limits {
+  readonly memoryBytes: number | undefined
+  readonly cpu: number | undefined
+  readonly pids: number | undefined
+}
+
+/** Its spec's limits, else the kernel's defaults for agents that name none. @category constructors */
+export const limitsOf = (spec: AgentSpec.SpawnArgs, defaults: AgentDefaults): Limits => {
+  const memory = spec.sandbox?.memory
+  return {
+    memoryBytes: memory === undefined ? defaults.memoryBytes : AgentSpec.parseSize(memory),
+    cpu: spec.sandbox?.cpu ?? defaults.cpu,
+    pids: spec.sandbox?.pids ?? defaults.pids
+  }
 }
 
 /**
@@ -71,7 +90,7 @@ export const live = (agent: Agent): Cgroups.Stats | undefined => {
   // Neither a cgroup nor the watchdog: the agent's own process, as ps shows it.
   const own = c.memoryBytes === null || c.cpuUsageUs === null ? processFigures(launched.pid) : undefined
   const byWatchdog = launched.isolation.memory === "watchdog"
-  const limit = agent.spec.sandbox?.memory === undefined ? undefined : AgentSpec.parseSize(agent.spec.sandbox.memory)
+  const limit = agent.limits.memoryBytes
   return {
     memoryBytes: c.memoryBytes ?? (byWatchdog ? usage?.memoryBytes ?? null : own?.rssBytes ?? null),
     memoryPeakBytes: c.memoryPeakBytes,
@@ -80,7 +99,7 @@ export const live = (agent: Agent): Cgroups.Stats | undefined => {
     cpuThrottledUs: c.cpuThrottledUs ?? (launched.isolation.cpu === "throttle" ? usage?.throttledUs ?? 0 : null),
     nrThrottled: c.nrThrottled ?? (launched.isolation.cpu === "throttle" ? usage?.nrThrottled ?? 0 : null),
     pidsCurrent: c.pidsCurrent ?? (launched.isolation.pids === "rlimit" ? usage?.tasks ?? null : null),
-    pidsLimit: c.pidsLimit ?? (launched.isolation.pids === "rlimit" ? agent.spec.sandbox?.pids ?? null : null),
+    pidsLimit: c.pidsLimit ?? (launched.isolation.pids === "rlimit" ? agent.limits.pids ?? null : null),
     // Without a cgroup nothing counts the refused forks: that the limit was reached is all there is.
     pidsLimitHits: c.pidsLimitHits ?? (launched.isolation.pids === "rlimit" ? (usage?.pidsLimit === true ? 1 : 0) : null),
     oomKills: c.oomKills
@@ -215,7 +234,7 @@ export class Agents extends Context.Service<Agents, {
       const under = (p: string, dir: string) => p === dir || p.startsWith(`${dir}/`)
       const neutral = namespaces && ![...readOnly, ...readWrite].some((p) => under(p, AGENT_DIR) || under(AGENT_DIR, p))
       const inside = neutral ? AGENT_DIR : workdir
-      const memory = sandbox.memory === undefined ? undefined : AgentSpec.parseSize(sandbox.memory)
+      const { memoryBytes: memory, cpu, pids } = agent.limits
       const tmpSize = sandbox.tmpSize === undefined ? undefined : AgentSpec.parseSize(sandbox.tmpSize)
       const cgroup = contained.cgroup !== undefined
       // Without a memory cgroup the launcher's watchdog holds the limit, with RLIMIT_DATA as the
@@ -247,8 +266,8 @@ export class Agents extends Context.Service<Agents, {
         ...(contained.cgroup === undefined ? {} : { cgroup: contained.cgroup }),
         ...(contained.cgroupRoots === undefined ? {} : { cgroupRoots: contained.cgroupRoots }),
         ...(memory === undefined ? {} : { memoryMax: memory }),
-        ...(sandbox.cpu === undefined ? {} : { cpuMax: { quotaUs: Math.max(1000, Math.round(sandbox.cpu * 100_000)), periodUs: 100_000 } }),
-        ...(sandbox.pids === undefined ? {} : { pidsMax: sandbox.pids }),
+        ...(cpu === undefined ? {} : { cpuMax: { quotaUs: Math.max(1000, Math.round(cpu * 100_000)), periodUs: 100_000 } }),
+        ...(pids === undefined ? {} : { pidsMax: pids }),
         namespaces: contained.namespaces,
         readOnly,
         readWrite,
@@ -356,6 +375,7 @@ export class Agents extends Context.Service<Agents, {
           pid: null,
           uid,
           gid: uid === null ? null : gidOf(uid),
+          limits: limitsOf(args, config.agentDefaults),
           restarts: options.restarts ?? 0,
           startedAt: yield* Clock.currentTimeMillis,
           endedAt: null,

@@ -47,6 +47,8 @@ export interface Settings {
   readonly isolation: "strict" | "weak"
   /** Without root, give each agent a host uid of its own from the user's /etc/subuid range (newuidmap), when there is one. */
   readonly subordinateIds: boolean
+  /** Limits for agents whose spec names none, like systemd's DefaultTasksMax. */
+  readonly agentDefaults: AgentDefaults
   /** Where agents' log files go (`<logDir>/<name>.log`, mode 0700, the kernel's own); default `<stateDir>/logs`. */
   readonly logDir: string
   /** Bounds of agents' logs: the memory ring per name, the files, the rate limit (docs/logs.md). */
@@ -91,6 +93,23 @@ export const DEFAULT_LOG_LIMITS: LogLimits = {
   pauseFlooding: true
 }
 
+/** Limits an agent gets when its spec names none. @category models */
+export interface AgentDefaults {
+  /** Processes (tasks) per agent; its spec's `sandbox.pids` overrides it. */
+  readonly pids: number
+  /** Memory per agent in bytes; none by default. */
+  readonly memoryBytes?: number
+  /** CPU per agent as a fraction of one CPU; none by default. */
+  readonly cpu?: number
+}
+
+/** 512 processes per agent (systemd's DefaultTasksMax is 15% of the system's); no memory or CPU limit. @category models */
+export const DEFAULT_AGENT_LIMITS: AgentDefaults = { pids: 512 }
+
+/** One line: what an agent that names no limit gets. @category constructors */
+export const describeAgentDefaults = (d: AgentDefaults): string =>
+  `agents naming no limit get at most ${d.pids} processes, ${d.memoryBytes === undefined ? "no memory limit" : `${Math.round(d.memoryBytes / 1048576)} MiB of memory`}, ${d.cpu === undefined ? "no CPU limit" : `${d.cpu} CPU`} (--default-pids, --default-memory, --default-cpu)`
+
 /** Default requests in flight per connection. @category models */
 export const DEFAULT_MAX_IN_FLIGHT = 1024
 
@@ -134,6 +153,7 @@ export const make = (options: Partial<Omit<Settings, "logs">> & { readonly logs?
     uidRangeExplicit: options.uidRangeExplicit ?? options.uidRange !== undefined,
     isolation: options.isolation ?? "strict",
     subordinateIds: options.subordinateIds ?? true,
+    agentDefaults: options.agentDefaults ?? DEFAULT_AGENT_LIMITS,
     logDir: options.logDir ?? Path.join(stateDir, "logs"),
     logs: { ...DEFAULT_LOG_LIMITS, ...options.logs }
   }

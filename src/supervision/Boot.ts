@@ -12,7 +12,7 @@ import { pathToFileURL } from "node:url"
 import * as Daemon from "../kernel/Daemon.ts"
 import * as TerminalText from "../observe/TerminalText.ts"
 import { type AgentOutput, Events, type LifecycleEvent } from "../kernel/Events.ts"
-import { KernelConfig, type Settings } from "../kernel/KernelConfig.ts"
+import { describeAgentDefaults, KernelConfig, type Settings } from "../kernel/KernelConfig.ts"
 import { Agents } from "../kernel/Agents.ts"
 import * as Isolation from "../sandbox/Isolation.ts"
 import * as Observer from "../observe/Observer.ts"
@@ -123,6 +123,7 @@ export const run = (tree: ResolvedTree, baseDir: string, options: BootOptions = 
     // First: the isolation this kernel runs its agents at, and anything weak or missing.
     const config = yield* KernelConfig
     for (const line of Isolation.summary((yield* Agents).isolation, config.isolation === "weak")) yield* print(line)
+    yield* print(`limits: ${describeAgentDefaults(config.agentDefaults)}`)
     const subscription = yield* PubSub.subscribe(events.pubsub)
     const outputSubscription = yield* PubSub.subscribe(events.output)
     // What the run amounts to, told at its end: restarts per child, escalations in order.

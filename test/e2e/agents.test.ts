@@ -193,6 +193,36 @@ describe("the root kernel's uid range", () => {
   })
 })
 
+describe("default limits for agents that name none", () => {
+  const bomb = Path.join(import.meta.dirname, "..", "adversarial", "agents", "fork-bomb.ts")
+  it("an agent naming no limit gets 512 processes, as systemd's DefaultTasksMax", async () => {
+    const { c } = await setup()
+    await c.call(Op.SPAWN, { name: "plain", run: "sleep", args: ["60"] })
+    const stat = await until("plain's live figures", async () => {
+      const s = (await c.call(Op.STAT, { name: "plain" })) as { pids: { limit: number | null } }
+      return s.pids.limit !== null ? s : undefined
+    }, { timeoutMs: 10_000 })
+    expect(stat.pids.limit).toBe(512)
+  })
+
+  it("the kernel's defaults hold a fork bomb that names no limit; a spec's own limit overrides them", async () => {
+    const k = await startKernel({ agentDefaults: { pids: 24, memoryBytes: 256 * 1024 * 1024 } })
+    cleanups.push(() => k.stop())
+    const c = await Connection.connect({ path: k.socketPath })
+    cleanups.push(() => c.close())
+    await c.call(Op.SPAWN, { name: "bomb", run: bomb })
+    const counts = await reportOf(k, "bomb") as { started: number; refused: number }
+    expect(counts.refused).toBeGreaterThan(0)
+    expect(counts.started).toBeLessThan(24)
+    await c.call(Op.KILL, { name: "bomb", signal: "SIGKILL" })
+    await c.call(Op.WAIT, { name: "bomb", timeoutMs: 20_000 })
+    await c.call(Op.SPAWN, { name: "roomy", run: bomb, sandbox: { pids: 64 } })
+    const more = await reportOf(k, "roomy") as { started: number; refused: number }
+    expect(more.started).toBeGreaterThan(24)
+    await c.call(Op.KILL, { name: "roomy", signal: "SIGKILL" })
+  })
+})
+
 describe("kernel shutdown", () => {
   it("stops every agent and leaves no process or cgroup behind", async () => {
     const k = await startKernel()
