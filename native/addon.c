@@ -5,6 +5,7 @@
  *   socketPair()        -> [fd0, fd1]          socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC)
  *   closeFd(fd)         -> undefined           close(2)
  *   setDumpable(on)     -> undefined           prctl(PR_SET_DUMPABLE)
+ *   setParentDeathSignal(signo) -> ppid        prctl(PR_SET_PDEATHSIG), then getppid()
  *
  * A failed syscall throws an Error whose code is the errno name ("EBADF") and whose message
  * names the step and the object ("getsockopt(SO_PEERCRED) on fd 12: Bad file descriptor"),
@@ -231,6 +232,24 @@ static napi_value addon_set_dumpable(napi_env env, napi_callback_info info)
     return undefined;
 }
 
+static napi_value addon_set_parent_death_signal(napi_env env, napi_callback_info info)
+{
+    size_t argc = 1;
+    napi_value argv[1];
+    int32_t signo = 0;
+    NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+    if (argc < 1 || napi_get_value_int32(env, argv[0], &signo) != napi_ok || signo < 0 || signo > 64) {
+        napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "setParentDeathSignal: expected a signal number");
+        return NULL;
+    }
+    if (prctl(PR_SET_PDEATHSIG, signo, 0, 0, 0) != 0)
+        return addon_throw_errno(env, errno, "prctl", "prctl(PR_SET_PDEATHSIG)");
+    /* Read after setting: a parent that died before the prctl shows as a new parent already. */
+    napi_value ppid;
+    NAPI_CALL(env, napi_create_int32(env, (int32_t)getppid(), &ppid));
+    return ppid;
+}
+
 /* Node-API 8 (Node >= 12.22) has everything used here; the project needs Node 24 anyway. */
 int32_t node_api_module_get_api_version_v1(void)
 {
@@ -247,6 +266,7 @@ napi_value napi_register_module_v1(napi_env env, napi_value exports)
         { "socketPair", addon_socket_pair },
         { "closeFd", addon_close_fd },
         { "setDumpable", addon_set_dumpable },
+        { "setParentDeathSignal", addon_set_parent_death_signal },
     };
     for (size_t i = 0; i < sizeof functions / sizeof functions[0]; i++) {
         napi_value fn;

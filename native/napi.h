@@ -53,6 +53,7 @@ napi_status napi_throw_type_error(napi_env env, const char *code, const char *ms
 napi_status napi_throw_range_error(napi_env env, const char *code, const char *msg);
 napi_status napi_is_exception_pending(napi_env env, bool *result);
 napi_status napi_get_value_bool(napi_env env, napi_value value, bool *result);
+napi_status napi_get_value_int32(napi_env env, napi_value value, int32_t *result);
 
 /* The two entry points node looks up with dlsym when it loads a .node file. */
 int32_t node_api_module_get_api_version_v1(void);

@@ -29,6 +29,7 @@ export const boot = Command.make("boot", {
   )
 }, ({ file, socket, quiet, observe, isolation, defaultPids, defaultMemory, defaultCpu }) =>
   Effect.gen(function* () {
+    Shared.stopWithNpm()
     const socketPath = Shared.socketPath(socket)
     // The tree file sees where its kernel listens, as any client started from here would.
     process.env.AGENTOS_SOCKET = socketPath

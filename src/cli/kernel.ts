@@ -22,6 +22,7 @@ export const kernel = Command.make("kernel", {
   ...Shared.agentDefaults
 }, ({ socket, allowUid, maxInFlight, isolation, defaultPids, defaultMemory, defaultCpu }) =>
   Effect.gen(function* () {
+    Shared.stopWithNpm()
     const uids = Option.getOrElse(allowUid, () => process.env.AGENTOS_ALLOW_UIDS ?? "")
     const allowUids = yield* Effect.try({ try: () => parseUidList(uids), catch: (e) => e as Error })
     yield* Daemon.run(

@@ -5,7 +5,9 @@ import { Option } from "effect"
 import * as AgentSpec from "../kernel/AgentSpec.ts"
 import { type AgentDefaults, DEFAULT_AGENT_LIMITS } from "../kernel/KernelConfig.ts"
 import { Flag } from "effect/cli"
+import * as Os from "node:os"
 import { Client } from "../client/Client.ts"
+import * as PeerCredentials from "../kernel/PeerCredentials.ts"
 import * as SocketPath from "../kernel/SocketPath.ts"
 
 /** `--socket PATH`: the kernel's socket; default from the environment. */
@@ -62,3 +64,18 @@ export const resolveAgentDefaults = (flags: {
   ...Option.match(flags.defaultMemory, { onNone: () => ({}), onSome: (memoryBytes) => ({ memoryBytes }) }),
   ...Option.match(flags.defaultCpu, { onNone: () => ({}), onSome: (cpu) => ({ cpu }) })
 })
+
+/**
+ * For a long-running command started through npm (`npx agentos kernel`, `npm run …`): stop in
+ * order when the process the user started goes. npm exec does not pass SIGTERM or SIGINT on to
+ * its child, so a service manager that signals only its main process (systemd's
+ * KillMode=process, `docker stop` with npm as PID 1) would leave the kernel running under PID 1.
+ * The parent's death becomes a SIGTERM to us, which the command handles as its orderly stop.
+ */
+export const stopWithNpm = (): void => {
+  if (process.env.npm_command === undefined && process.env.npm_lifecycle_event === undefined) return
+  const before = process.ppid
+  const now = PeerCredentials.setParentDeathSignal(Os.constants.signals.SIGTERM)
+  // Gone already, between our start and the prctl: nothing will signal us.
+  if (now !== before) process.kill(process.pid, "SIGTERM")
+}

@@ -20,6 +20,7 @@ type Addon = {
   readonly socketPair: () => [number, number]
   readonly closeFd: (fd: number) => void
   readonly setDumpable: (on: boolean) => void
+  readonly setParentDeathSignal: (signo: number) => number
 }
 
 const addonPath = fileURLToPath(new URL("../../native/build/agentos-node.node", import.meta.url))
@@ -79,3 +80,9 @@ export const closeFd = (fd: number): void => load().closeFd(fd)
  * namespace could otherwise read and write the kernel's memory). @category lifecycle
  */
 export const setDumpable = (on: boolean): void => load().setDumpable(on)
+
+/**
+ * PR_SET_PDEATHSIG: `signo` when this process's parent ends; returns the parent's pid as it is
+ * once set (a parent already gone shows as another, so the caller can tell). @category lifecycle
+ */
+export const setParentDeathSignal = (signo: number): number => load().setParentDeathSignal(signo)
