@@ -21,6 +21,7 @@ import { Connection } from "../../src/client/Connection.ts"
 import * as Daemon from "../../src/kernel/Daemon.ts"
 import type * as LlmStats from "../../src/llm/LlmStats.ts"
 import * as Gemini from "../../src/llm/providers/Gemini.ts"
+import * as Provider from "../../src/llm/Provider.ts"
 import * as Offline from "../../src/llm/providers/Offline.ts"
 import { LlmScheduler } from "../../src/llm/Scheduler.ts"
 import * as TestServer from "../../src/llm/TestServer.ts"
@@ -75,6 +76,7 @@ const main = async (): Promise<number> => {
       : `Gemini's wire format over HTTP to the local test server at ${server.url}, capacity ${CAPACITY}`
     console.log(`kernel on ${socketPath}; LLM: ${upstreamText}; ${LATENCY_MS} ms + ${TOKENS_PER_SECOND} tokens/s per request`)
     console.log(`watch it live: npx agentos llm --watch --socket ${socketPath}`)
+    console.log(`the answers: ${Provider.offlineHint}`)
     console.log()
 
     // Ten node processes start on a small machine in a few seconds: agree on a start after that.

@@ -40,7 +40,10 @@ export const kernel = Command.make("kernel", {
           yield* Console.log(`limits: ${describeAgentDefaults(settings.agentDefaults)}`)
           // The kernel has already built its provider from the same environment: this cannot fail here.
           const provider = yield* Provider.fromEnv().pipe(Effect.option)
-          if (provider._tag === "Some") yield* Console.log(`llm: ${Provider.describe(provider.value)}`)
+          if (provider._tag === "Some") {
+            yield* Console.log(`llm: ${Provider.describe(provider.value)}`)
+            if (provider.value.kind === "offline") yield* Console.log(`llm: ${Provider.offlineHint}`)
+          }
         })
     )
   })).pipe(Command.withDescription("Run the kernel in the foreground"))

@@ -192,14 +192,17 @@ export class Agents extends Context.Service<Agents, {
           : Effect.succeed(agent)
       })
 
-    const workdirFor = (name: string, uid: number | null) => {
+    const workdirFor = (name: string, uid: number | null, walksRealPath: boolean) => {
       // In namespaces the launcher binds the workdir before the sandbox takes the agent's
-      // identity; without them (Landlock) the agent, as its own uid, walks the real path: every
-      // directory from the state directory down must let others pass (0711: pass, not list).
+      // identity, so the state directory may stay private (0700). Without them (Landlock, or
+      // unisolated) an agent of another uid walks the real path: every directory from the state
+      // directory down must then let others pass (0711: pass, not list).
       const kernelDir = Path.join(config.stateDir, config.kernelId)
       Fs.mkdirSync(kernelDir, { recursive: true, mode: 0o711 })
-      for (let dir = kernelDir; dir !== Path.dirname(dir) && dir.startsWith(config.stateDir); dir = Path.dirname(dir)) {
-        Fs.chmodSync(dir, Fs.statSync(dir).mode | 0o111)
+      if (walksRealPath && uid !== null && uid !== process.getuid?.()) {
+        for (let dir = kernelDir; dir !== Path.dirname(dir) && dir.startsWith(config.stateDir); dir = Path.dirname(dir)) {
+          Fs.chmodSync(dir, Fs.statSync(dir).mode | 0o111)
+        }
       }
       const dir = Path.join(kernelDir, name)
       Fs.mkdirSync(dir, { recursive: true, mode: 0o700 })
@@ -403,7 +406,7 @@ export class Agents extends Context.Service<Agents, {
 
         const launched = yield* Effect.gen(function* () {
           const workdir = yield* Effect.try({
-            try: () => workdirFor(agent.name, uid),
+            try: () => workdirFor(agent.name, uid, modeOf(args.sandbox ?? {}) !== "namespaces"),
             catch: (e) => new KernelError.Busy({ message: `spawn ${args.name}: creating its work directory: ${(e as Error).message}` })
           })
           const spec = toLaunchSpec(agent, resolved, workdir)

@@ -62,6 +62,8 @@ export const classify = (error: AiError.AiError): Disposition => {
 export const fromAiError = (error: AiError.AiError, reason: Reason, context: string, retryAfterMs?: number): LlmError =>
   new LlmError({
     reason,
-    message: `${context}: ${error.message}`,
+    // A credential failure's own words first: effect's generic "MissingKey: No API key
+    // provided…" would send a Vertex AI user looking for a key it does not use.
+    message: `${context}: ${error.reason._tag === "AuthenticationError" && error.reason.description !== undefined ? error.reason.description : error.message}`,
     ...(retryAfterMs === undefined ? {} : { retryAfterMs })
   })

@@ -84,6 +84,15 @@ export const fromEnv = (env: Env = process.env): Effect.Effect<ProviderConfig, P
   })
 
 /** One line naming the provider, for logs: never a key. @category constructors */
+/**
+ * What the offline model is, once, for a person reading its answers, and how to get a real one.
+ * @category constructors
+ */
+export const offlineHint =
+  "the offline model answers with deterministic words (\"offline model: N words about …\"), not thoughts; for a real model set " +
+  "GEMINI_API_KEY (Gemini), or GOOGLE_GENAI_USE_VERTEXAI=true with GOOGLE_CLOUD_PROJECT and application-default credentials (Vertex AI), " +
+  "or OPENAI_BASE_URL=http://127.0.0.1:8080/v1 for a local OpenAI-compatible server (llama.cpp, Ollama, vLLM)"
+
 export const describe = (config: ProviderConfig): string => {
   switch (config.kind) {
     case "offline":

@@ -8,7 +8,8 @@ import * as Path from "node:path"
 import { describe, expect, it } from "vitest"
 import { Connection } from "../../src/client/Connection.ts"
 import { Op } from "../../src/protocol/Op.ts"
-import { processAlive, startKernel, type TestKernel } from "../support/kernel.ts"
+import * as Os from "node:os"
+import { processAlive, removeTree, startKernel, type TestKernel } from "../support/kernel.ts"
 import * as Cleanups from "../support/cleanups.ts"
 import * as Machine from "../support/machine.ts"
 import { until } from "../support/until.ts"
@@ -190,6 +191,22 @@ describe("the root kernel's uid range", () => {
       (e: Error) => e
     )
     expect(String(failed)).toMatch(new RegExp(`overlaps ${owner}'s subordinate ids`))
+  })
+})
+
+describe("a private state directory", () => {
+  it("agents start with $AGENTOS_STATE_DIR a 0700 directory (as `mktemp -d` makes), which stays 0700", async () => {
+    const dir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "agentos-private-"))
+    cleanups.push(() => removeTree(dir))
+    Fs.chmodSync(dir, 0o700)
+    const k = await startKernel({ stateDir: dir })
+    cleanups.push(() => k.stop())
+    const c = await Connection.connect({ path: k.socketPath })
+    cleanups.push(() => c.close())
+    await c.call(Op.SPAWN, { name: "private", run: "sh", args: ["-c", "echo kept > $HOME/file && cat $HOME/file"] })
+    expect(await c.call(Op.WAIT, { name: "private", timeoutMs: 20_000 })).toMatchObject({ reason: "exited", code: 0 })
+    expect(k.output("private").map((o) => o.line)).toContain("kept")
+    expect(Fs.statSync(dir).mode & 0o777).toBe(0o700)
   })
 })
 

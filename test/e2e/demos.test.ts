@@ -11,6 +11,7 @@ import * as Boot from "../../src/supervision/Boot.ts"
 import { tempDir } from "../support/kernel.ts"
 import * as Cleanups from "../support/cleanups.ts"
 import * as Machine from "../support/machine.ts"
+import * as Situations from "../support/situations.ts"
 
 const examples = Path.resolve(import.meta.dirname, "../../examples")
 const cleanups = Cleanups.perTest()
@@ -110,6 +111,15 @@ export default defineTree(supervisor("pipeline", {
     expect(verifier.find((l) => l.startsWith("crashes:"))).toMatch(/^crashes: 1 \(reasoner restarted\), redeliveries: 1, duplicates dropped: 1$/)
     expect(said(lines, "reasoner")).toContain(`reasoner: crashing on item ${crashAt} (incarnation 1), its answer sent, not acked`)
   })
+
+  it("pipeline, the demo's own tree: 2,000 items with random crashes restart without escalating (the intensity is sized to the crash rate)", async () => {
+    const run = await Situations.run("current", ["boot", "examples/pipeline/tree.ts"], { PIPELINE_ITEMS: "2000", PIPELINE_CRASH: "random" })
+    cleanups.push(run.stop)
+    const { code } = await run.exited
+    expect(code, run.stdout() + run.stderr()).toBe(0)
+    expect(run.stdout()).toContain("escalations: none")
+    expect(said(run.stdout().split("\n"), "verifier")).toContain("items: 2000 in, 2000 verified exactly once, 0 missing, 0 failed")
+  }, 120_000)
 
   it("pipeline: repeated random crashes lose nothing", async () => {
     const items = 60

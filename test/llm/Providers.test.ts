@@ -10,6 +10,7 @@ import { Effect, Fiber, Layer, Redacted, Stream, Tracer } from "effect"
 import { type AiError, LanguageModel, type Response } from "effect/ai"
 import { FetchHttpClient, Headers, HttpClient } from "effect/http"
 import * as LlmRequest from "../../src/llm/LlmRequest.ts"
+import * as LlmError from "../../src/llm/LlmError.ts"
 import * as Gemini from "../../src/llm/providers/Gemini.ts"
 import * as Http from "../../src/llm/providers/internal/http.ts"
 import * as Offline from "../../src/llm/providers/Offline.ts"
@@ -183,6 +184,11 @@ describe("Gemini provider", () => {
         ["AuthenticationError", "MissingKey"]
       )
       assert.match(noCredentials.message, /no ADC found/)
+      // What a user reads from THINK: where credentials were looked for and what to set, not
+      // effect's "MissingKey: No API key provided" (Vertex AI takes no key).
+      const told = LlmError.fromAiError(noCredentials, "Denied", "think").message
+      assert.match(told, /^think: Vertex AI got no access token from application-default credentials \(no ADC found\); tried GOOGLE_APPLICATION_CREDENTIALS \(.*\), gcloud's .*application_default_credentials\.json \((present|missing)\), the Compute Engine metadata server\. Set GOOGLE_APPLICATION_CREDENTIALS/)
+      assert.notMatch(told, /No API key provided/)
     }))
 
   it.live("aborts the HTTP request when the caller is interrupted", () =>

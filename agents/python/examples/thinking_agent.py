@@ -14,6 +14,13 @@ from agentos import AgentOSClient, AgentOSError  # noqa: E402
 
 DEFAULT_PROMPT = "In one sentence: why do operating systems isolate processes from each other?"
 
+#: Said once when the kernel answered with its offline model (src/llm/Provider.ts offlineHint).
+OFFLINE_HINT = (
+    "that was the offline model: deterministic words, not thoughts. For a real model, start the kernel with "
+    "GEMINI_API_KEY (Gemini), GOOGLE_GENAI_USE_VERTEXAI=true and application-default credentials (Vertex AI), "
+    "or OPENAI_BASE_URL=http://127.0.0.1:8080/v1 (llama.cpp, Ollama, vLLM)"
+)
+
 
 def main(argv: list) -> int:
     prompt = " ".join(argv[1:]) or DEFAULT_PROMPT
@@ -33,6 +40,8 @@ def main(argv: list) -> int:
         return 1
     print("thinking: answer (%d tokens, model %s):" % (answer["tokens"], answer.get("model")))
     print(answer["content"])
+    if answer.get("model") == "offline":
+        print("thinking: %s" % OFFLINE_HINT)
     return 0
 
 

@@ -10,6 +10,7 @@ import { Effect, Layer, Redacted, Stream } from "effect"
 import { AiError, LanguageModel, type Response } from "effect/ai"
 import { HttpClient } from "effect/http"
 import { GoogleAuth } from "google-auth-library"
+import * as Fs from "node:fs"
 import * as LlmRequest from "../LlmRequest.ts"
 import * as Http from "./internal/http.ts"
 import * as Parts from "./internal/parts.ts"
@@ -214,6 +215,31 @@ const adcToken = (): (() => Promise<string>) => {
   }
 }
 
+/**
+ * Where application-default credentials were looked for (google-auth-library's order), each
+ * with what was found, and what to set: the words a user needs when Vertex AI gets no token.
+ */
+const adcProblem = (cause: unknown): string => {
+  const env = process.env.GOOGLE_APPLICATION_CREDENTIALS
+  const home = process.env.HOME ?? ""
+  const gcloud = `${process.env.CLOUDSDK_CONFIG ?? `${home}/.config/gcloud`}/application_default_credentials.json`
+  const exists = (path: string) => {
+    try {
+      return Fs.statSync(path).isFile()
+    } catch {
+      return false
+    }
+  }
+  const tried = [
+    `GOOGLE_APPLICATION_CREDENTIALS (${env === undefined ? "not set" : exists(env) ? `${env}: present` : `${env}: no such file`})`,
+    `gcloud's ${gcloud} (${exists(gcloud) ? "present" : "missing"})`,
+    "the Compute Engine metadata server"
+  ]
+  return `Vertex AI got no access token from application-default credentials (${cause instanceof Error ? cause.message : String(cause)}); ` +
+    `tried ${tried.join(", ")}. Set GOOGLE_APPLICATION_CREDENTIALS to a service-account key file, run ` +
+    "`gcloud auth application-default login`, or use Gemini's API instead with GEMINI_API_KEY"
+}
+
 /** Gemini on Vertex AI. @category constructors */
 export const makeVertex = (options: VertexOptions): Effect.Effect<LanguageModel.LanguageModel, never, HttpClient.HttpClient> => {
   const base = (options.baseUrl ?? (options.location === "global"
@@ -233,7 +259,7 @@ export const makeVertex = (options: VertexOptions): Effect.Effect<LanguageModel.
           method: "credentials",
           reason: new AiError.AuthenticationError({
             kind: "MissingKey",
-            description: `getting an access token from application-default credentials: ${e instanceof Error ? e.message : String(e)}`
+            description: adcProblem(e)
           })
         })
     }).pipe(Effect.map((t) => ({ authorization: `Bearer ${t}` })))

@@ -48,20 +48,26 @@ export const outputTokensFor = (request: LlmRequest.LlmRequest, outputTokens: Op
 }
 
 /**
- * The answer to a conversation, as its tokens: `count` words chosen by a generator seeded with
- * the conversation's hash; joined they are the answer's text. @category constructors
+ * The answer to a conversation, as its tokens: `count` of them, saying what they are, then words
+ * of the last user message (the vocabulary below when it has none) chosen by a generator seeded
+ * with the conversation's hash: "offline model: 32 words about kernel budget …". Joined they are
+ * the answer's text; the same conversation always gets the same one.
+ * @category constructors
  */
 export const answerTokens = (messages: ReadonlyArray<LlmRequest.TextMessage>, count: number): Array<string> => {
   let state = hash(messages) || 1
-  const out: Array<string> = []
-  for (let i = 0; i < count; i++) {
+  const lastUser = [...messages].reverse().find((m) => m.role === "user")?.content ?? ""
+  const own = [...new Set(lastUser.toLowerCase().match(/[\p{L}\p{N}]{3,}/gu) ?? [])].slice(0, 16)
+  const words = own.length > 0 ? own : VOCABULARY
+  const out = ["offline", " model:", ` ${count}`, " words", " about"].slice(0, count)
+  while (out.length < count) {
     // xorshift32: cheap, deterministic, good enough to vary the words.
     state ^= state << 13
     state >>>= 0
     state ^= state >>> 17
     state ^= state << 5
     state >>>= 0
-    out.push((i === 0 ? "" : " ") + VOCABULARY[state % VOCABULARY.length]!)
+    out.push(` ${words[state % words.length]!}`)
   }
   return out
 }
