@@ -1070,7 +1070,11 @@ class AgentOSClient:
 
         When the mailbox is full it waits, or with ``nowait`` fails with EAGAIN.
         """
-        return self.call(Op.SEND, _fields(to=to, payload=payload, nowait=True if nowait else None), timeout=timeout)
+        # The payload is sent whatever it is, None included (_fields would leave None out).
+        args: Dict[str, Any] = {"to": to, "payload": payload}
+        if nowait:
+            args["nowait"] = True
+        return self.call(Op.SEND, args, timeout=timeout)
 
     def recv(self, timeout_ms: Optional[int] = None, *, timeout: Optional[float] = _DEFAULT) -> Dict[str, Any]:
         """RECV: takes the next message, ``{msgId, from, payload}``; ACK it once handled.

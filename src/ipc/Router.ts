@@ -25,6 +25,7 @@ const comingBack = new Set(["starting", "running", "stopping", "restarting", "ba
 export interface Received {
   readonly msgId: number
   readonly from: string
+  /** The Cbor.Raw SEND was given: its sender's bytes, which RECV writes out as they are. */
   readonly payload: unknown
   readonly redelivered: boolean
 }
@@ -44,23 +45,12 @@ export interface MailboxStats {
   readonly blockedSenders: number
 }
 
-/** Bytes of a CBOR head (major type and argument), as Cbor.encode writes it. */
-const headSize = (n: number): number => (n < 24 ? 1 : n < 0x100 ? 2 : n < 0x1_0000 ? 3 : n < 2 ** 32 ? 5 : 9)
-
-/**
- * A payload's encoded size, what the bounds count. A byte string (every payload a benchmark or a
- * file-passing agent sends) is its head and its bytes, as Cbor.encode writes it, counted without
- * copying it; anything else is encoded to be measured.
- */
-const encodedSize = (payload: unknown): number =>
-  payload instanceof Uint8Array ? headSize(payload.length) + payload.length : Cbor.encode(payload).length
-
 const received = (m: Mailbox.Message): Received => ({ msgId: m.msgId, from: m.from, payload: m.payload, redelivered: m.redelivered })
 
 /** The router service. @category services */
 export class Router extends Context.Service<Router, {
-  /** Puts a message in `to`'s mailbox; waits for room unless `nowait` (then EAGAIN). */
-  readonly send: (from: string, to: string, payload: unknown, nowait: boolean) => Effect.Effect<{ readonly msgId: number }, KernelError.KernelError>
+  /** Puts a message (its payload as its sender wrote it) in `to`'s mailbox; waits for room unless `nowait` (then EAGAIN). */
+  readonly send: (from: string, to: string, payload: Cbor.Raw, nowait: boolean) => Effect.Effect<{ readonly msgId: number }, KernelError.KernelError>
   /** Takes the next message of `name`'s mailbox for the connection `session`; ETIMEDOUT after `timeoutMs`. */
   readonly recv: (name: string, session: number, onClose: (f: () => void) => void, timeoutMs: number | undefined) => Effect.Effect<Received, KernelError.KernelError>
   /** Acknowledges a message received on `session`; ENOENT when it is not one of its. */
@@ -145,13 +135,14 @@ export class Router extends Context.Service<Router, {
       return mailbox
     }
 
-    const send = (from: string, to: string, payload: unknown, nowait: boolean) =>
+    const send = (from: string, to: string, payload: Cbor.Raw, nowait: boolean) =>
       Effect.suspend((): Effect.Effect<{ readonly msgId: number }, KernelError.KernelError> => {
         if (!reachable(to)) {
           drop(to)
           return Effect.fail(unreachable(to))
         }
-        const bytes = encodedSize(payload)
+        // What the bounds count: the payload's bytes, as they will go out.
+        const bytes = payload.length
         if (bytes + from.length + REPLY_OVERHEAD > config.maxFrame) {
           return Effect.fail(new KernelError.TooBig({ message: `send to ${to}: a ${bytes}-byte payload does not fit a ${config.maxFrame}-byte frame` }))
         }

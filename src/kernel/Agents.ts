@@ -27,6 +27,9 @@ import * as KernelError from "./KernelError.ts"
 import * as PeerCredentials from "./PeerCredentials.ts"
 import { Sessions } from "./Sessions.ts"
 
+/** Lines a runtime writes when an allocation under its data limit (RLIMIT_DATA) fails. */
+const OUT_OF_DATA = /\bMemoryError\b|Array buffer allocation failed|RangeError: Failed to allocate memory|ERR_MEMORY_ALLOCATION_FAILED|# Fatal process out of memory|Allocation failed - process out of memory/
+
 /** An agent's state as LIST shows it. @category models */
 export type Status = "starting" | "running" | "stopping" | "exited" | "failed"
 
@@ -213,6 +216,7 @@ export class Agents extends Context.Service<Agents, {
     }
 
     // What a Node runtime holds before it runs (DataLimit): measured once, when first needed.
+    // (Its stderr, when an allocation under that data limit fails: OUT_OF_DATA.)
     let nodeBaseline: DataLimit.Baseline | undefined
     const nodeData = () => (nodeBaseline ??= DataLimit.measureNode(process.execPath))
     const nodePath = Fs.realpathSync(process.execPath)
@@ -436,9 +440,12 @@ export class Agents extends Context.Service<Agents, {
         launched.onOutput((stream, line) => {
           const now = Date.now()
           if (stream === "stderr" && launched.isolation.memory === "watchdog") {
-            if (line.includes("JavaScript heap out of memory")) agent.outOfMemory = "heap"
-            // Python's MemoryError; Node's refused ArrayBuffer or Buffer.
-            else if (/\bMemoryError\b|Array buffer allocation failed|RangeError: Failed to allocate memory|ERR_MEMORY_ALLOCATION_FAILED/.test(line)) agent.outOfMemory ??= "rlimit"
+            // V8 at the heap limit it was given; V8 saying "heap out of memory" for a commit the
+            // data limit refused ("Committing semi space failed") is the data limit's.
+            if (line.includes("JavaScript heap out of memory")) agent.outOfMemory = /heap limit|CALL_AND_RETRY_LAST/.test(line) ? "heap" : "rlimit"
+            // Python's MemoryError; Node's refused ArrayBuffer or Buffer; V8 itself refused
+            // memory outside its heap ("# Fatal process out of memory: …", then SIGTRAP).
+            else if (OUT_OF_DATA.test(line)) agent.outOfMemory ??= "rlimit"
           }
           const resumeAt = output(agent, stream, line, now)
           // Past its rate limit, the kernel stops reading the agent's pipes until the window

@@ -4,13 +4,15 @@
  * session share this one dispatch table.
  */
 import { Context, Effect, Layer } from "effect"
+import type * as Cbor from "../protocol/Cbor.ts"
+import * as Message from "../protocol/Message.ts"
 import type { Request } from "../protocol/Message.ts"
 import * as Op from "../protocol/Op.ts"
 import { KernelMetrics } from "../observe/KernelMetrics.ts"
 import * as Telemetry from "../observe/Telemetry.ts"
 import { KernelConfig, type Settings } from "./KernelConfig.ts"
 import * as KernelError from "./KernelError.ts"
-import type { Call, Caller, Services, Syscall } from "./Syscall.ts"
+import { keepOf, readArgs, type Call, type Caller, type Services, type Syscall } from "./Syscall.ts"
 import { Child } from "./syscalls/Child.ts"
 import { Hello } from "./syscalls/Hello.ts"
 import { List } from "./syscalls/List.ts"
@@ -43,7 +45,12 @@ const make = (table: ReadonlyArray<Syscall>) =>
   Effect.gen(function* () {
     const settings = yield* KernelConfig
     const outer = yield* Effect.context<Exclude<Services, Kernel>>()
-    const handlers = new Map<number, Syscall["handle"]>(table.map((s) => [s.op, s.handle]))
+    const handlers = new Map<number, Syscall>(table.map((s) => [s.op, s]))
+    // Args are decoded in the frame's pass, in their syscall's form; an unknown op's are kept whole.
+    const requestKeep = Message.requestKeep((op) => {
+      const syscall = handlers.get(op)
+      return syscall === undefined ? true : keepOf(syscall.args)
+    })
     let context: Context.Context<Services>
     // The kernel's services over the calling fiber's own context, merged once per distinct
     // context (a session's fibers share one) instead of once per request: IPC's hot path.
@@ -65,21 +72,23 @@ const make = (table: ReadonlyArray<Syscall>) =>
           message: `agent ${caller.agent.name} may not call ${Op.describe(request.op)}: not in its caps`
         }))
       }
-      const handle = handlers.get(request.op)
-      if (handle === undefined) {
+      const syscall = handlers.get(request.op)
+      if (syscall === undefined) {
         const message = Op.nameOf(request.op) === undefined
           ? `unknown syscall ${Op.describe(request.op)}`
           : `syscall ${Op.describe(request.op)} is not implemented by this kernel yet`
         return Effect.fail(new KernelError.NotImplemented({ message }))
       }
-      return Effect.updateContext(handle(request.args, caller, call), withServices)
+      const args = readArgs(request.args, syscall.args)
+      if (args instanceof KernelError.InvalidArgument) return Effect.fail(args)
+      return Effect.updateContext(syscall.handle(args, caller, call), withServices)
     }
     // The span runs in the kernel's context too: that is where the exporting tracer is.
     const dispatch = exporting === undefined
       ? answer
       : (request: Request, caller: Caller, call: Call) =>
         Effect.updateContext(Telemetry.syscallSpan(request, caller)(answer(request, caller, call)), withServices)
-    const kernel = Kernel.of({ settings, dispatch, answered: metrics.countReply })
+    const kernel = Kernel.of({ settings, dispatch, requestKeep, answered: metrics.countReply })
     // Handlers reach the kernel itself (SPAWN serves the new agent's connection through it).
     context = Context.add(outer, Kernel, kernel)
     return kernel
@@ -91,6 +100,8 @@ export class Kernel extends Context.Service<Kernel, {
   readonly settings: Settings
   /** Runs one request's syscall for a caller. */
   readonly dispatch: (request: Request, caller: Caller, call: Call) => Effect.Effect<unknown, KernelError.KernelError>
+  /** How a connection decodes request frames: each request's args in its syscall's form. */
+  readonly requestKeep: Cbor.Keep
   /** Records one answered request, by syscall number and result (`ok` or its error code), for the metrics. */
   readonly answered: (op: number, code: string) => void
 }>()("agentos/kernel/Kernel") {

@@ -84,7 +84,7 @@ export class Session implements Caller {
     this.maxFrame = kernel.settings.maxFrame
     this.maxInFlight = kernel.settings.maxInFlight
     this.maxPushBacklog = kernel.settings.maxPushBacklog
-    this.decoder = new Frame.FrameDecoder(this.maxFrame)
+    this.decoder = new Frame.FrameDecoder(this.maxFrame, kernel.requestKeep, true)
     this.dispatch = kernel.dispatch
     this.answered = kernel.answered
     this.run = run
@@ -157,8 +157,10 @@ export class Session implements Caller {
       afterReply: (f: () => void) => void (afterReply ??= []).push(f)
     }
     const fiber = this.run(this.dispatch(request, this, call))
+    // Only the op is kept past dispatch: the request's args are views onto the frame read.
+    const op = request.op
     fiber.addObserver((exit) => {
-      this.complete(id, request.op, exit)
+      this.complete(id, op, exit)
       if (afterReply !== undefined) for (const f of afterReply) f()
     })
   }

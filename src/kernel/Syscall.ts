@@ -4,6 +4,7 @@
  * of these; a number without one answers ENOSYS.
  */
 import { Effect, Schema } from "effect"
+import * as Cbor from "../protocol/Cbor.ts"
 import type { OpNumber } from "../protocol/Op.ts"
 import * as KernelError from "./KernelError.ts"
 import type { Agents } from "./Agents.ts"
@@ -51,17 +52,54 @@ export interface Call {
 /** What a syscall handler may use: the kernel's services. @category models */
 export type Services = KernelConfig | Kernel | Sessions | Agents | Events | Supervision | Router | LlmScheduler | AgentLogs | KernelMetrics
 
-/** One syscall: its number and its handler. @category models */
+/**
+ * How a syscall takes its args off the wire, where they arrive as the client's bytes
+ * (Message.requestKeep): built as values (`"value"`, nearly every syscall), left as those bytes
+ * (`"raw"`: NOOP echoes them), or built with the entries a Cbor.Keep names left as bytes (SEND's
+ * payload, which goes on to its receiver exactly as written).
+ * @category models
+ */
+export type ArgsForm = "value" | "raw" | Cbor.Keep
+
+/** One syscall: its number, how it reads its args, and its handler. @category models */
 export interface Syscall<R = Services> {
   readonly op: OpNumber
+  readonly args: ArgsForm
   readonly handle: (args: unknown, caller: Caller, call: Call) => Effect.Effect<unknown, KernelError.KernelError, R>
 }
 
-/** Declares a syscall. @category constructors */
+/** Declares a syscall; its args are built as values unless `args` says otherwise. @category constructors */
 export const make = <R>(
   op: OpNumber,
-  handle: (args: unknown, caller: Caller, call: Call) => Effect.Effect<unknown, KernelError.KernelError, R>
-): Syscall<R> => ({ op, handle })
+  handle: (args: unknown, caller: Caller, call: Call) => Effect.Effect<unknown, KernelError.KernelError, R>,
+  args: ArgsForm = "value"
+): Syscall<R> => ({ op, args, handle })
+
+/** How the frame decoder reads args of this form (Message.requestKeep). */
+export const keepOf = (form: ArgsForm): true | Cbor.Keep => (form === "raw" ? true : form === "value" ? BUILD : form)
+
+const BUILD: Cbor.Keep = {}
+
+/**
+ * A request's args in the form its syscall reads them, or the EINVAL for args that are
+ * well-formed CBOR but not valid (bad UTF-8, a duplicate key, nesting too deep). Args already
+ * in that form (decoded so at the frame, or made inside the kernel) are taken as they are; args
+ * kept whole (they came before the op) are decoded now.
+ */
+export const readArgs = (args: unknown, form: ArgsForm): unknown => {
+  if (args instanceof Cbor.Raw) {
+    if (form === "raw") return args
+    try {
+      return args.decode(form === "value" ? undefined : form)
+    } catch (e) {
+      return invalidArgs(e instanceof Cbor.CborError ? e : new Cbor.CborError("Malformed", String(e)))
+    }
+  }
+  return args instanceof Cbor.Invalid ? invalidArgs(args.error) : args
+}
+
+const invalidArgs = (error: Cbor.CborError): KernelError.InvalidArgument =>
+  new KernelError.InvalidArgument({ message: `invalid args: ${error.message}` })
 
 /**
  * A schema error as one line, each problem with its path, as OTP's check_childspecs and

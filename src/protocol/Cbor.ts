@@ -67,6 +67,94 @@ export class CborSimple {
   }
 }
 
+// Lets the decoder make a Raw from bytes it has just checked, without checking them again.
+const CHECKED: unique symbol = Symbol("agentos/protocol/Cbor/checked")
+
+/**
+ * One well-formed, valid CBOR data item kept as its bytes: `encode` writes them out verbatim, so
+ * a value passed on through a Raw reaches its reader exactly as its writer wrote it (a float
+ * with an integral value stays a float, undefined stays undefined, a non-preferred encoding
+ * stays what it was). `decode` makes them for the entries its `keep` names; the constructor
+ * checks bytes as `decode` would and throws its CborError when they are not one such item.
+ * @category models
+ */
+export class Raw {
+  /** Where its bytes are: `source[start, end)` (a kept entry is a span of what was decoded). */
+  readonly source: Uint8Array
+  readonly start: number
+  readonly end: number
+  /** Levels of arrays, maps and tags nested in it (0 for a scalar): what placing it deeper costs. */
+  readonly depth: number
+
+  constructor(bytes: Uint8Array, depth?: number, checked?: typeof CHECKED, start = 0, end = bytes.length) {
+    if (checked === CHECKED && depth !== undefined) {
+      this.source = bytes
+      this.start = start
+      this.end = end
+      this.depth = depth
+      return
+    }
+    this.source = Uint8Array.from(bytes)
+    this.start = 0
+    this.end = this.source.length
+    this.depth = checkAll(this.source)
+  }
+
+  /** Its bytes (a view, not a copy). */
+  get bytes(): Uint8Array {
+    return this.start === 0 && this.end === this.source.length ? this.source : this.source.subarray(this.start, this.end)
+  }
+
+  /** How many bytes it is. */
+  get length(): number {
+    return this.end - this.start
+  }
+
+  /** The Raw of a value as `encode` writes it; throws as `encode` does, or a CborError when the result would not decode (a Map holding both 1 and 1n). */
+  static encode(value: unknown): Raw {
+    const bytes = encode(value)
+    return new Raw(bytes, checkAll(bytes), CHECKED)
+  }
+
+  /**
+   * Its value, as `decode` gives it, with `keep` applied; cheaper than `decode(raw.bytes, keep)`
+   * since the bytes are known valid: a kept entry is only delimited, not checked again.
+   */
+  decode(keep?: Keep): unknown {
+    return decodeValid(this, keep)
+  }
+}
+
+/**
+ * What `decode` leaves for an entry its `keep` names whose value is well-formed CBOR (its end
+ * could be found) but not valid: text that is not UTF-8, a duplicate map key, nesting over
+ * MAX_DEPTH, a bignum that is not one. The rest of the item decodes, so the reader can refuse
+ * that one entry (a request's args: EINVAL for that request) rather than the whole item.
+ * @category models
+ */
+export class Invalid {
+  readonly error: CborError
+
+  constructor(error: CborError) {
+    this.error = error
+  }
+}
+
+/**
+ * Which entries of a map `decode` keeps as a Raw rather than building them: `true` keeps the
+ * value named by the key; a nested Keep builds the value, applying itself inside when the value
+ * is a map (`{}` builds it all). A function decides when the entry is met, from the entries
+ * read before it (a request's args by its op, when the op came first). Either way an entry
+ * named here that is well-formed but not valid is a Cbor.Invalid, not an error of the whole.
+ * @category models
+ */
+export interface Keep {
+  readonly [key: string]: KeepEntry
+}
+
+/** What Keep says of one entry. @category models */
+export type KeepEntry = true | Keep | ((before: Readonly<Record<string, unknown>>) => true | Keep)
+
 const TWO_32 = 0x1_0000_0000
 // Frames go out through the scratch buffer; one that grew past this is dropped after use so a
 // single huge message does not keep its memory for the life of the process.
@@ -263,6 +351,21 @@ class Encoder {
     this.pos += n
   }
 
+  // A Raw's bytes as they are; its own nesting counts from where it is placed.
+  raw(v: Raw, depth: number): void {
+    if (depth + v.depth > MAX_DEPTH) throw tooDeepToEncode()
+    const n = v.end - v.start
+    if (this.pos + n > this.buf.length) this.grow(n)
+    const source = v.source
+    if (n <= 256) {
+      const buf = this.buf
+      for (let i = 0, p = this.pos, s = v.start; i < n; i++) buf[p + i] = source[s + i]!
+    } else {
+      this.buf.set(source.subarray(v.start, v.end), this.pos)
+    }
+    this.pos += n
+  }
+
   object(v: object, depth: number): void {
     const proto: unknown = Object.getPrototypeOf(v)
     if (proto === Object.prototype || proto === null) {
@@ -292,6 +395,7 @@ class Encoder {
       return
     }
     if (v instanceof Uint8Array) return this.bytes(v)
+    if (v instanceof Raw) return this.raw(v, depth)
     if (v instanceof Map) {
       if (depth >= MAX_DEPTH) throw tooDeepToEncode()
       this.head(5, v.size)
@@ -444,6 +548,10 @@ const EMPTY = new Uint8Array(0)
 let src: Uint8Array = EMPTY
 let pos = 0
 let end = 0
+// What kept entries become: views onto src rather than copies (decode's `views`); and whether
+// src is known valid, so they need delimiting only (Raw.decode).
+let keepViews = false
+let trusted = false
 // The two halves of the last 8-byte argument, for integers and tags above 2^53.
 let argHi = 0
 let argLo = 0
@@ -533,23 +641,31 @@ const asciiString = (b: Uint8Array, p: number, n: number): string => {
   }
 }
 
+// Whether the n bytes at pos are short ASCII, the common case both readers take a fast path for.
+const isShortAscii = (n: number): boolean => {
+  if (n > ASCII_LOOP_MAX) return false
+  const b = src
+  let high = 0
+  for (let i = pos; i < pos + n; i++) high |= b[i]!
+  return high < 0x80
+}
+
+// Throws unless the n bytes at pos, known to be there and not short ASCII, can be a JS string.
+const checkLongText = (n: number): void => {
+  if (n > MAX_TEXT_BYTES) throw fail("Unsupported", `a text string of ${n} bytes is longer than a JS string can be`)
+  if (!isUtf8(src.subarray(pos, pos + n))) throw fail("InvalidUtf8", `a text string of ${n} bytes is not valid UTF-8`)
+}
+
 const readText = (n: number): string => {
   if (n > end - pos) throw truncated(`a text string of ${n} bytes`)
-  const b = src
   const p = pos
-  if (n <= ASCII_LOOP_MAX) {
-    let high = 0
-    for (let i = 0; i < n; i++) high |= b[p + i]!
-    if (high < 0x80) {
-      pos = p + n
-      return asciiString(b, p, n)
-    }
+  if (isShortAscii(n)) {
+    pos = p + n
+    return asciiString(src, p, n)
   }
-  if (n > MAX_TEXT_BYTES) throw fail("Unsupported", `a text string of ${n} bytes is longer than a JS string can be`)
-  const bytes = b.subarray(p, p + n)
-  if (!isUtf8(bytes)) throw fail("InvalidUtf8", `a text string of ${n} bytes is not valid UTF-8`)
+  checkLongText(n)
   pos = p + n
-  return utf8.decode(bytes)
+  return utf8.decode(src.subarray(p, p + n))
 }
 
 // Map keys repeat in every frame (id, op, args): short ASCII ones come from a small cache keyed
@@ -644,9 +760,43 @@ const readIndefiniteArray = (depth: number): Array<unknown> => {
   }
 }
 
+// What mapKey returns at the break code that ends an indefinite-length map.
+const END_OF_MAP: unique symbol = Symbol("agentos/protocol/Cbor/endOfMap")
+// Where the key mapKey last read began, for the error about a duplicate.
+let keyAt = 0
+
+// The next key of a map of n pairs (-1: indefinite) at the given depth, or END_OF_MAP.
+const mapKey = (n: number, depth: number): unknown => {
+  if (pos >= end) throw truncated(n < 0 ? "an indefinite-length map" : "a map key")
+  const ib = src[pos]!
+  if (ib === 0xff && n < 0) {
+    pos++
+    return END_OF_MAP
+  }
+  keyAt = pos
+  if (ib >= 0x60 && ib <= 0x77) {
+    // Fast path: a short definite text key.
+    pos++
+    return readKey(ib - 0x60)
+  }
+  return item(depth + 1)
+}
+
+// Whether a text key is among those of the map being read (keyStack from base), which it joins.
+const seenBefore = (base: number, key: string): boolean => {
+  for (let k = base; k < keyTop; k++) if (keyStack[k] === key) return true
+  keyStack[keyTop++] = key
+  return false
+}
+
+const duplicateKey = (at: number, key: unknown): CborError => {
+  pos = at
+  return fail("Malformed", `duplicate map key ${typeof key === "string" ? JSON.stringify(key) : String(key)}`)
+}
+
 // A map: a plain object while every key is a text string, a Map from the first other key on.
 // n is the number of pairs, or -1 for an indefinite-length map.
-const readMap = (n: number, depth: number): unknown => {
+const readMap = (n: number, depth: number, keep?: Keep): unknown => {
   if (depth >= MAX_DEPTH) throw fail("TooDeep", `nesting is deeper than ${MAX_DEPTH}`)
   // Every key and value is at least one byte: checked before anything is allocated.
   if (n > (end - pos) / 2) throw truncated(`a map of ${n} pairs`)
@@ -654,39 +804,15 @@ const readMap = (n: number, depth: number): unknown => {
   let map: Map<unknown, unknown> | undefined
   const base = keyTop
   for (let i = 0; n < 0 || i < n; i++) {
-    if (pos >= end) throw truncated(n < 0 ? "an indefinite-length map" : "a map key")
-    const ib = src[pos]!
-    if (ib === 0xff && n < 0) {
-      pos++
-      break
-    }
-    const at = pos
-    let key: unknown
-    if (ib >= 0x60 && ib <= 0x77) {
-      // Fast path: a short definite text key.
-      pos++
-      key = readKey(ib - 0x60)
-    } else {
-      key = item(depth + 1)
-    }
-    const value = item(depth + 1)
+    const key = mapKey(n, depth)
+    if (key === END_OF_MAP) break
+    const at = keyAt
+    // An own entry of keep only (keep.constructor is Object's); the common miss costs one lookup.
+    const found = keep === undefined || typeof key !== "string" ? undefined : keep[key]
+    const how = found !== undefined && Object.hasOwn(keep!, key as string) ? found : undefined
+    const value = how === undefined ? item(depth + 1) : kept(depth + 1, typeof how === "function" ? how(record) : how)
     if (map === undefined && typeof key === "string") {
-      let duplicate = false
-      if (keyTop - base <= KEY_SCAN_MAX) {
-        for (let k = base; k < keyTop; k++) {
-          if (keyStack[k] === key) {
-            duplicate = true
-            break
-          }
-        }
-        keyStack[keyTop++] = key
-      } else {
-        duplicate = Object.hasOwn(record, key)
-      }
-      if (duplicate) {
-        pos = at
-        throw fail("Malformed", `duplicate map key ${JSON.stringify(key)}`)
-      }
+      if (keyTop - base <= KEY_SCAN_MAX ? seenBefore(base, key) : Object.hasOwn(record, key)) throw duplicateKey(at, key)
       if (key === "__proto__") {
         // An own data property; plain assignment would replace the prototype.
         Object.defineProperty(record, key, { value, writable: true, enumerable: true, configurable: true })
@@ -696,10 +822,7 @@ const readMap = (n: number, depth: number): unknown => {
       continue
     }
     if (map === undefined) map = new Map(Object.entries(record))
-    if (map.has(key)) {
-      pos = at
-      throw fail("Malformed", `duplicate map key ${typeof key === "string" ? JSON.stringify(key) : String(key)}`)
-    }
+    if (map.has(key)) throw duplicateKey(at, key)
     map.set(key, value)
   }
   // Drop this map's keys so a large one is not kept alive after the decode.
@@ -876,6 +999,335 @@ const item = (depth: number): unknown => {
   }
 }
 
+// ---------------------------------------------------------------------------------------------
+// Checking without building: what a Raw is made from
+// ---------------------------------------------------------------------------------------------
+
+// Checks one data item at the given depth as `item` reads it (same errors, same limits) without
+// building it, map keys aside (a duplicate is found by the keys' values); returns the levels of
+// arrays, maps and tags in it.
+const check = (depth: number): number => {
+  if (pos >= end) throw truncated("a data item")
+  const ib = src[pos++]!
+  const major = ib >>> 5
+  const ai = ib & 31
+  if (ai >= 28) {
+    if (ai !== 31 || major < 2 || major > 5) {
+      pos--
+      return item(depth) as never // the error item() gives for it
+    }
+    if (major === 4) return checkItems(-1, depth)
+    if (major === 5) return checkMap(-1, depth)
+    checkChunks(major as 2 | 3)
+    return 0
+  }
+  switch (major) {
+    case 0:
+    case 1:
+      readArg(ai)
+      return 0
+    case 2: {
+      const n = readArg(ai)
+      if (n > end - pos) throw truncated(`a byte string of ${n} bytes`)
+      pos += n
+      return 0
+    }
+    case 3: {
+      const n = readArg(ai)
+      if (n > end - pos) throw truncated(`a text string of ${n} bytes`)
+      if (!isShortAscii(n)) checkLongText(n)
+      pos += n
+      return 0
+    }
+    case 4:
+      return checkItems(readArg(ai), depth)
+    case 5:
+      return checkMap(readArg(ai), depth)
+    case 6: {
+      const at = pos - 1
+      const n = readArg(ai)
+      if (n === 2 || n === 3) {
+        // A bignum is checked by reading it: its content must be a byte string of bounded size.
+        pos = at
+        item(depth)
+        return 1
+      }
+      if (depth >= MAX_DEPTH) throw fail("TooDeep", `nesting is deeper than ${MAX_DEPTH}`)
+      return 1 + check(depth + 1)
+    }
+    default:
+      if (ai >= 24) {
+        pos--
+        item(depth) // a simple value in two bytes, or a float: read, the simplest check
+      }
+      return 0
+  }
+}
+
+// The n items of an array (n -1: up to a break code).
+const checkItems = (n: number, depth: number): number => {
+  if (depth >= MAX_DEPTH) throw fail("TooDeep", `nesting is deeper than ${MAX_DEPTH}`)
+  if (n > end - pos) throw truncated(`an array of ${n} items`)
+  let deepest = 0
+  for (let i = 0; n < 0 || i < n; i++) {
+    if (n < 0) {
+      if (pos >= end) throw truncated("an indefinite-length array")
+      if (src[pos] === 0xff) {
+        pos++
+        break
+      }
+    }
+    const d = check(depth + 1)
+    if (d > deepest) deepest = d
+  }
+  return 1 + deepest
+}
+
+// Text keys checkMap compares one by one before it builds a Set: it has no object to ask, as
+// readMap has, and a scan of a few dozen keys costs less than making a Set.
+const CHECK_SCAN_MAX = 64
+
+// A map's n pairs (n -1: up to a break code); its keys are read, to find duplicates as readMap does.
+const checkMap = (n: number, depth: number): number => {
+  if (depth >= MAX_DEPTH) throw fail("TooDeep", `nesting is deeper than ${MAX_DEPTH}`)
+  if (n > (end - pos) / 2) throw truncated(`a map of ${n} pairs`)
+  const base = keyTop
+  let seen: Set<unknown> | undefined
+  let deepest = 0
+  for (let i = 0; n < 0 || i < n; i++) {
+    const key = mapKey(n, depth)
+    if (key === END_OF_MAP) break
+    const at = keyAt
+    if (typeof key !== "string") {
+      // A key that may nest (read, so valid): its levels count too.
+      const stop = pos
+      pos = at
+      const k = check(depth + 1)
+      if (k > deepest) deepest = k
+      pos = stop
+    }
+    // The value before the duplicate check, as readMap reads them: the same first error.
+    const d = check(depth + 1)
+    if (d > deepest) deepest = d
+    let duplicate: boolean
+    if (seen === undefined && typeof key === "string" && keyTop - base < CHECK_SCAN_MAX) {
+      duplicate = seenBefore(base, key)
+    } else {
+      if (seen === undefined) seen = new Set(keyStack.slice(base, keyTop))
+      duplicate = seen.has(key)
+      seen.add(key)
+    }
+    if (duplicate) throw duplicateKey(at, key)
+  }
+  for (let k = base; k < keyTop; k++) keyStack[k] = ""
+  keyTop = base
+  return 1 + deepest
+}
+
+// The chunks of an indefinite-length string of the given major type, up to its break code;
+// text checked to be UTF-8 unless only its shape is asked for (delimit).
+const checkChunks = (major: 2 | 3, shapeOnly = false): void => {
+  for (;;) {
+    if (pos >= end) throw truncated("an indefinite-length string")
+    const ib = src[pos]!
+    if (ib === 0xff) {
+      pos++
+      return
+    }
+    if (ib >>> 5 !== major || (ib & 31) >= 28) {
+      throw fail("Malformed", `a chunk of an indefinite-length ${major === 2 ? "byte" : "text"} string is not a definite one`)
+    }
+    pos++
+    const n = readArg(ib & 31)
+    if (n > end - pos) throw truncated(`a ${major === 2 ? "byte" : "text"} string of ${n} bytes`)
+    if (major === 3 && !shapeOnly && !isShortAscii(n)) checkLongText(n)
+    pos += n
+  }
+}
+
+// Deepest nesting delimit follows before it gives up on an item as beyond use.
+const DELIMIT_MAX_DEPTH = 65_536
+
+// What delimit's stack holds besides the items a definite container still expects: an open
+// indefinite-length array, map expecting a key (where its break code may come) or a value, or
+// a tag whose item is still to come.
+const OPEN_ARRAY = -1
+const OPEN_MAP_KEY = -2
+const OPEN_MAP_VALUE = -3
+const OPEN_TAG = -4
+
+// Finds the end of the well-formed item at pos without judging its validity (RFC 8949 §5.3:
+// text, duplicate keys, tag contents, depth up to DELIMIT_MAX_DEPTH); throws when it is not
+// well-formed. Returns its levels of arrays, maps and tags, as check does. Iterative: the stack
+// holds one entry per open array, map or tag.
+const delimit = (): number => {
+  // Most kept items are one string or one number: no stack for them.
+  if (pos < end) {
+    const ib = src[pos]!
+    const major = ib >>> 5
+    const ai = ib & 31
+    if (ai < 28 && major !== 4 && major !== 5 && major !== 6 && !(major === 7 && ai === 24)) {
+      pos++
+      const n = readArg(ai)
+      if (major === 2 || major === 3) {
+        if (n > end - pos) throw truncated(`a string of ${n} bytes`)
+        pos += n
+      }
+      return 0
+    }
+  }
+  const open: Array<number> = []
+  let deepest = 0
+  for (;;) {
+    if (pos >= end) throw truncated("a data item")
+    const ib = src[pos]!
+    const top = open.length === 0 ? 0 : open[open.length - 1]!
+    if (ib === 0xff && (top === OPEN_ARRAY || top === OPEN_MAP_KEY)) {
+      pos++
+      open.pop()
+    } else {
+      const major = ib >>> 5
+      const ai = ib & 31
+      if (ai === 31 && (major === 2 || major === 3)) {
+        pos++
+        checkChunks(major, true)
+      } else if (ai === 31 && (major === 4 || major === 5)) {
+        pos++
+        if (open.push(major === 4 ? OPEN_ARRAY : OPEN_MAP_KEY) > DELIMIT_MAX_DEPTH) throw delimitTooDeep()
+        if (open.length > deepest) deepest = open.length
+        continue
+      } else if (ai >= 28 || (major === 7 && ai === 24 && pos + 1 < end && src[pos + 1]! < 32)) {
+        item(0) // throws the error item() gives for it
+      } else {
+        pos++
+        const n = readArg(ai)
+        if (major === 2 || major === 3) {
+          if (n > end - pos) throw truncated(`a string of ${n} bytes`)
+          pos += n
+        } else if (major === 4 || major === 5 || major === 6) {
+          const items = major === 4 ? n : major === 5 ? n * 2 : OPEN_TAG
+          if (items > end - pos) throw truncated(`a container of ${items} items`)
+          if (items !== 0) {
+            if (open.push(items) > DELIMIT_MAX_DEPTH) throw delimitTooDeep()
+            if (open.length > deepest) deepest = open.length
+            continue
+          }
+          if (open.length + 1 > deepest) deepest = open.length + 1
+        }
+      }
+    }
+    // One item done: count it against the containers it completes.
+    for (;;) {
+      if (open.length === 0) return deepest
+      const left = open[open.length - 1]!
+      if (left === OPEN_ARRAY) break
+      if (left === OPEN_MAP_KEY || left === OPEN_MAP_VALUE) {
+        open[open.length - 1] = left === OPEN_MAP_KEY ? OPEN_MAP_VALUE : OPEN_MAP_KEY
+        break
+      }
+      if (left > 1) {
+        open[open.length - 1] = left - 1
+        break
+      }
+      open.pop() // a tag's item, or a container's last
+    }
+  }
+}
+
+const delimitTooDeep = (): CborError => fail("TooDeep", `nesting is deeper than ${DELIMIT_MAX_DEPTH}`)
+
+
+// Kept copies of up to SLAB_ITEM_MAX bytes share slabs of SLAB_BYTES, as Node's Buffer pool
+// does: one allocation per slab rather than per message (a copy over 64 bytes would otherwise
+// get a backing store of its own, which costs more than the rest of a SEND's decoding). A slab
+// lives while any Raw in it does, so a kept small message holds at most one slab.
+const SLAB_BYTES = 8192
+const SLAB_ITEM_MAX = 1024
+let slab = new Uint8Array(SLAB_BYTES)
+let slabUsed = 0
+
+// A Raw of a copy of src[start, pos), with the given nesting.
+const copied = (start: number, nesting: number): Raw => {
+  const n = pos - start
+  let target: Uint8Array
+  let at: number
+  if (n > SLAB_ITEM_MAX) {
+    target = new Uint8Array(n)
+    at = 0
+  } else {
+    if (slabUsed + n > SLAB_BYTES) {
+      slab = new Uint8Array(SLAB_BYTES)
+      slabUsed = 0
+    }
+    target = slab
+    at = slabUsed
+    slabUsed += n
+  }
+  const b = src
+  if (n <= 64) {
+    for (let i = 0; i < n; i++) target[at + i] = b[start + i]!
+  } else {
+    target.set(b.subarray(start, pos), at)
+  }
+  return new Raw(target, nesting, CHECKED, at, at + n)
+}
+
+// The item at pos as keep says: `true`, a Raw of a copy of its bytes (a message must not pin the
+// buffer it was read from) or, with keepViews and an entry of the top-level map, of a span of
+// src; a Keep, built with it applied. An Invalid when it is well-formed but not valid.
+const kept = (depth: number, how: true | Keep): unknown => {
+  const start = pos
+  const keys = keyTop
+  try {
+    if (how !== true) return keptInside(how, depth)
+    const nesting = trusted ? delimit() : check(depth)
+    return keepViews && depth === 1 ? new Raw(src, nesting, CHECKED, start, pos) : copied(start, nesting)
+  } catch (e) {
+    if (!(e instanceof CborError)) throw e
+    for (let k = keys; k < keyTop; k++) keyStack[k] = ""
+    keyTop = keys
+    pos = start
+    delimit()
+    return new Invalid(e)
+  }
+}
+
+// The item at pos built, with `keep` applied inside when it is a map.
+const keptInside = (keep: Keep, depth: number): unknown => {
+  if (pos >= end) throw truncated("a data item")
+  const ib = src[pos]!
+  if (ib >>> 5 !== 5 || ((ib & 31) >= 28 && (ib & 31) !== 31)) return item(depth)
+  pos++
+  return readMap((ib & 31) === 31 ? -1 : readArg(ib & 31), depth, keep)
+}
+
+// A Raw's bytes, known to hold one valid item, decoded with keep.
+const decodeValid = (raw: Raw, keep: Keep | undefined): unknown => {
+  trusted = true
+  try {
+    return decodeSpan(raw.source, raw.start, raw.end, keep, false)
+  } finally {
+    trusted = false
+  }
+}
+
+// The nesting of bytes holding exactly one valid item; throws CborError otherwise.
+const checkAll = (bytes: Uint8Array): number => {
+  src = bytes
+  pos = 0
+  end = bytes.length
+  keyTop = 0
+  try {
+    const nesting = check(0)
+    if (pos !== end) throw fail("TrailingBytes", `${end - pos} bytes follow the data item`)
+    return nesting
+  } finally {
+    src = EMPTY
+    for (let k = 0; k < keyTop; k++) keyStack[k] = ""
+    keyTop = 0
+  }
+}
+
 /**
  * Decodes bytes holding exactly one well-formed CBOR data item.
  *
@@ -887,20 +1339,33 @@ const item = (depth: number): unknown => {
  * **Gotchas** Duplicate keys are found by their decoded values (so 1 and 1.0 collide in a Map);
  * keys that are arrays or maps are never duplicates of each other.
  *
+ * With `keep`, the entries it names of a top-level map are not built: each is a Raw of its bytes,
+ * checked as they would be decoded, or an Invalid when they are well-formed but not valid (the
+ * rest of the item still decodes). A request's args are kept so, until its syscall reads them.
+ * Kept bytes are copies; with `views`, those of the top-level map's own entries are views onto
+ * `bytes`, for a caller that is done with them before it is done with `bytes` (a view keeps all
+ * of `bytes` in memory), while deeper ones (a SEND's payload, kept in a mailbox) stay copies.
+ *
  * Throws CborError, and nothing else, when bytes are not exactly one well-formed item.
  * @category constructors
  */
-export const decode = (bytes: Uint8Array): unknown => {
+export const decode = (bytes: Uint8Array, keep?: Keep, views = false): unknown =>
+  decodeSpan(bytes, 0, bytes.length, keep, views)
+
+// The one item in bytes[from, to).
+const decodeSpan = (bytes: Uint8Array, from: number, to: number, keep: Keep | undefined, views: boolean): unknown => {
   src = bytes
-  pos = 0
-  end = bytes.length
+  keepViews = views
+  pos = from
+  end = to
   keyTop = 0
   try {
-    const value = item(0)
+    const value = keep === undefined ? item(0) : keptInside(keep, 0)
     if (pos !== end) throw fail("TrailingBytes", `${end - pos} bytes follow the data item`)
     return value
   } finally {
     src = EMPTY
+    keepViews = false
     // After a failure, drop the keys of the maps it left open.
     for (let k = 0; k < keyTop; k++) keyStack[k] = ""
     keyTop = 0

@@ -55,12 +55,20 @@ export class FrameDecoder {
   private bodyParts: Array<Buffer> = []
   private bodyFill = 0
   private failed: FrameError | undefined
+  private readonly keep: Cbor.Keep | undefined
+  private readonly views: boolean
 
-  constructor(maxFrame: number = DEFAULT_MAX_FRAME) {
+  /**
+   * `keep`: entries of each frame's map to leave as Cbor.Raw (the kernel: a request's args);
+   * with `views`, views onto the frame, for a consumer done with them once the frame is handled.
+   */
+  constructor(maxFrame: number = DEFAULT_MAX_FRAME, keep?: Cbor.Keep, views = false) {
     if (!Number.isSafeInteger(maxFrame) || maxFrame < 1 || maxFrame > 0xffffffff) {
       throw new RangeError(`max frame must be an integer from 1 to 2^32-1, got ${maxFrame}`)
     }
     this.maxFrame = maxFrame
+    this.keep = keep
+    this.views = views
   }
 
   /** Bytes held for an incomplete frame (at most maxFrame + 4). */
@@ -119,7 +127,7 @@ export class FrameDecoder {
   private deliver(body: Uint8Array, onItem: (item: FrameItem) => void): FrameError | undefined {
     let item: unknown
     try {
-      item = Cbor.decode(body)
+      item = Cbor.decode(body, this.keep, this.views)
     } catch (e) {
       return this.fail("NotCbor", `frame body is not one CBOR data item: ${e instanceof Error ? e.message : String(e)}`)
     }

@@ -4,10 +4,30 @@
  * is a CBOR map; these are the shapes of those maps and their validation, kept as plain
  * functions because they run once per message on both sides.
  */
+import * as Cbor from "./Cbor.ts"
 import type { ErrorCode } from "./ErrorCode.ts"
 import type { FrameItem } from "./Frame.ts"
 
-/** client → kernel. `args` is any CBOR value; each syscall validates its own. @category models */
+/**
+ * How the kernel decodes a request frame: its args in the form its syscall reads them
+ * (`argsOf(op)`), decided as the args are met, in the same pass: built as values, kept as the
+ * bytes the client wrote (a Cbor.Raw: NOOP's echo), or built with some entries kept (SEND's
+ * payload), so what a syscall passes on goes out exactly as it came in. Args met before the op
+ * (a client that writes its keys in another order) are kept whole, for the syscall to read
+ * then. Args that are well-formed but not valid are a Cbor.Invalid, EINVAL for that request.
+ * The kernel decodes with views: args kept whole are views onto the frame, read at dispatch;
+ * what it keeps past dispatch (a SEND's payload, an entry inside args) is a copy.
+ * @category constructors
+ */
+export const requestKeep = (argsOf: (op: number) => true | Cbor.Keep): Cbor.Keep => ({
+  args: (before) => (isUint(before.op) ? argsOf(before.op) : true)
+})
+
+/**
+ * client → kernel. `args` is any CBOR value; each syscall validates its own. Off the wire it is
+ * a Cbor.Raw or Cbor.Invalid (requestKeep); from inside the kernel, any value.
+ * @category models
+ */
 export interface Request {
   readonly id: number
   readonly op: number

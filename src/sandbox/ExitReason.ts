@@ -55,7 +55,9 @@ export const fromEnded = (ended: Ended, requested: number | undefined, outOfMemo
 export const isNormal = (reason: ExitReason): boolean =>
   (reason._tag === "exited" && reason.code === 0) || (reason._tag === "killed_on_request" && reason.requested !== 9)
 
-const signalNames = new Map<number, string>(Object.entries(Os.constants.signals).map(([name, n]) => [n, name]))
+// The first name of each number: SIGABRT, not its alias SIGIOT; SIGIO, not SIGPOLL.
+const signalNames = new Map<number, string>()
+for (const [name, n] of Object.entries(Os.constants.signals)) if (!signalNames.has(n)) signalNames.set(n, name)
 
 /** `SIGKILL` for 9. @category constructors */
 export const signalName = (signal: number): string => signalNames.get(signal) ?? `SIG${signal}`

@@ -10,12 +10,14 @@ import * as Net from "node:net"
 import * as Path from "node:path"
 import { afterEach, describe, expect, it } from "vitest"
 import { connect } from "../../src/client/Agent.ts"
+import { Connection } from "../../src/client/Connection.ts"
 import * as Capabilities from "../../src/kernel/Capabilities.ts"
 import * as PeerCredentials from "../../src/kernel/PeerCredentials.ts"
 import * as Cbor from "../../src/protocol/Cbor.ts"
 import { Op } from "../../src/protocol/Op.ts"
 import { launcherPath } from "../../src/sandbox/NodeLauncher.ts"
-import { startKernel, type TestKernel } from "../support/kernel.ts"
+import { PROTOCOL_VERSION } from "../../src/Version.ts"
+import { RawConnection, startKernel, type TestKernel } from "../support/kernel.ts"
 import * as Cleanups from "../support/cleanups.ts"
 import * as Machine from "../support/machine.ts"
 import { prng } from "../support/prng.ts"
@@ -298,10 +300,6 @@ const expectThink = (think: E2e["think"]): void => {
   expect(think.tokens).toBeGreaterThan(0)
 }
 
-// ECHOES indices in e2e_agent.py that NOOP cannot give back as sent: UNDEFINED as the whole
-// args (the kernel's reply then has no `res`, which reads as None).
-const UNDEFINED_ARGS = 27
-
 describe("Python agents under a real kernel", () => {
   it("over the socket path: HELLO, NOOP echoes of every kind, pipelined and threaded calls, LIST, errors", async () => {
     const k = await kernel()
@@ -310,7 +308,7 @@ describe("Python agents under a real kernel", () => {
     expect(out.hello.protocol).toBe(1)
     expect(out.hello.limits).toEqual({ maxFrame: 16 * 1024 * 1024, maxInFlight: 1024 })
     expect(out.echoCount).toBeGreaterThan(30)
-    expect(out.echoes).toEqual([UNDEFINED_ARGS])
+    expect(out.echoes).toEqual([])
     expect(out.noopWithoutArgs).toBe("None")
     expect(out.pipelined).toBe(true)
     expect(out.threads).toEqual([])
@@ -332,7 +330,7 @@ describe("Python agents under a real kernel", () => {
       fd3: agentEnd
     }))
     expect(out.hello.agent).toMatchObject({ kind: "agent" })
-    expect(out.echoes).toEqual([UNDEFINED_ARGS])
+    expect(out.echoes).toEqual([])
     expect(out.pipelined).toBe(true)
     expect(out.threads).toEqual([])
     expect(out.unknownOp).toMatchObject({ ok: false, code: "ENOSYS" })
@@ -361,6 +359,74 @@ describe("Python agents under a real kernel", () => {
       env: { AGENTOS_SOCKET: "/nonexistent/agentos/kernel.sock" }
     })
     expect(ran.stdout).toMatch(/^ENOENT connecting to the kernel at \/nonexistent\/agentos\/kernel\.sock: no kernel socket there/)
+  })
+})
+
+// ---------------------------------------------------------------------------------------------
+// Messages arrive exactly as sent (test/python/exact_agent.py)
+// ---------------------------------------------------------------------------------------------
+
+describe("messages arrive exactly as sent, to and from Python", () => {
+  it("Python to Python: floats with integral values stay floats, -0.0, NaN, half floats, tags, bignums, undefined, simple values, through SEND/RECV and NOOP", async () => {
+    const k = await kernel()
+    const out = JSON.parse(await pythonOk(["exact_agent.py", "pair"], { env: { AGENTOS_SOCKET: k.socketPath } })) as {
+      count: number
+      mismatched: Array<number>
+      echoMismatched: Array<number>
+    }
+    expect(out.count).toBeGreaterThan(130)
+    expect(out.mismatched).toEqual([])
+    expect(out.echoMismatched).toEqual([])
+  })
+
+  it("Python to a TypeScript receiver: the bytes Python's codec wrote, unchanged", async () => {
+    const k = await kernel()
+    // The receiver reads through a connection that keeps the payload's bytes.
+    const raw = await RawConnection.open(k.socketPath, { res: { payload: true } })
+    cleanups.push(() => raw.close())
+    raw.request({ id: 1, op: Op.HELLO, args: { version: PROTOCOL_VERSION, name: "ts-exact" } })
+    expect((await raw.waitForItems(1))[0]).toMatchObject({ id: 1, ok: true })
+    const out = JSON.parse(await pythonOk(["exact_agent.py", "send", "ts-exact"], { env: { AGENTOS_SOCKET: k.socketPath } })) as { hex: Array<string> }
+    expect(out.hex.length).toBeGreaterThan(30)
+    const got: Array<string> = []
+    for (let i = 0; i < out.hex.length; i++) {
+      raw.request({ id: 2 + i, op: Op.RECV, args: { timeoutMs: 5000 } })
+      const items = await raw.waitForItems(2 + i)
+      const res = (items.at(-1) as { res: { payload: Cbor.Raw; msgId: number } }).res
+      got.push(Buffer.from(res.payload.bytes).toString("hex"))
+    }
+    expect(got).toEqual(out.hex)
+    expect(got[0]).toBe("a1657072696365f93c00") // {"price": 1.0}, the float kept
+  })
+
+  it("the TypeScript SDK to Python: -0, NaN, half floats, tags, bignums, undefined, simple values, and a Raw's exact float", async () => {
+    const k = await kernel()
+    const sdk = await Connection.connect({ path: k.socketPath })
+    cleanups.push(() => sdk.close())
+    await sdk.calls.hello("ts-ready")
+    const values: ReadonlyArray<unknown> = [
+      -0, NaN, 1.5, 65504, new Cbor.CborTag(1, 1363896240.5), 2n ** 70n, [undefined, null], new Cbor.CborSimple(99),
+      new Cbor.Raw(Uint8Array.from(Buffer.from("fb3ff0000000000000", "hex"))),
+      new Cbor.Raw(Uint8Array.from(Buffer.from("a2616101616af7", "hex")))
+    ]
+    const receiving = pythonOk(["exact_agent.py", "recv", "ts-ready", String(values.length)], { env: { AGENTOS_SOCKET: k.socketPath } })
+    const ready = await sdk.calls.recv(30_000)
+    expect(ready.payload).toBe("ready")
+    await sdk.calls.ack(ready.msgId)
+    for (const value of values) await sdk.calls.send("py-exact-recv", value)
+    const out = JSON.parse(await receiving) as { got: Array<unknown> }
+    expect(out.got).toEqual([
+      { float: "-0.0" },
+      { float: "nan" },
+      { float: "1.5" },
+      { int: "65504" },
+      { tag: 1, value: { float: "1363896240.5" } },
+      { int: String(2n ** 70n) },
+      [{ undefined: true }, null],
+      { simple: 99 },
+      { float: "1.0" },
+      { map: [["a", { int: "1" }], ["j", { undefined: true }]] }
+    ])
   })
 })
 

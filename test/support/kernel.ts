@@ -18,6 +18,7 @@ import type { PeerCredentials } from "../../src/kernel/PeerCredentials.ts"
 import type { AgentIdentity, Session } from "../../src/kernel/Session.ts"
 import { Sessions } from "../../src/kernel/Sessions.ts"
 import type { Syscall } from "../../src/kernel/Syscall.ts"
+import type * as Cbor from "../../src/protocol/Cbor.ts"
 import * as Frame from "../../src/protocol/Frame.ts"
 import * as Isolation from "../../src/sandbox/Isolation.ts"
 import * as NodeLauncher from "../../src/sandbox/NodeLauncher.ts"
@@ -113,15 +114,19 @@ export const startKernel = async (
   }
 }
 
-/** A raw connection: write any bytes, read decoded frames, see the close. */
+/**
+ * A raw connection: write any bytes, read decoded frames (with `keep`, the entries it names as
+ * Cbor.Raw, to see the bytes the kernel wrote), see the close.
+ */
 export class RawConnection {
   readonly socket: Net.Socket
   readonly items: Array<Frame.FrameItem> = []
   closed = false
-  private readonly decoder = new Frame.FrameDecoder()
+  private readonly decoder: Frame.FrameDecoder
   private waiters: Array<() => void> = []
 
-  private constructor(socket: Net.Socket) {
+  private constructor(socket: Net.Socket, keep: Cbor.Keep | undefined) {
+    this.decoder = new Frame.FrameDecoder(Frame.DEFAULT_MAX_FRAME, keep)
     this.socket = socket
     socket.on("data", (chunk: Buffer) => {
       this.decoder.push(chunk, (item) => this.items.push(item))
@@ -134,13 +139,13 @@ export class RawConnection {
     })
   }
 
-  static open(path: string): Promise<RawConnection> {
+  static open(path: string, keep?: Cbor.Keep): Promise<RawConnection> {
     return new Promise((resolve, reject) => {
       const socket = Net.connect({ path })
       socket.once("error", reject)
       socket.once("connect", () => {
         socket.off("error", reject)
-        resolve(new RawConnection(socket))
+        resolve(new RawConnection(socket, keep))
       })
     })
   }

@@ -1,12 +1,16 @@
 /**
  * SEND (0x20): `{to, payload, nowait?}` → `{msgId}`. Puts any CBOR payload in the mailbox of
  * the child named `to`; when it is full, waits for room, or fails with EAGAIN when `nowait`.
- * ENOENT for a name nobody will answer to; E2BIG for a payload that could not be delivered in
- * one frame.
+ * The payload is carried as the bytes its sender wrote (a Cbor.Raw, checked to be one valid
+ * item at SEND), so its receiver reads exactly what was sent, in any language. ENOENT for a
+ * name nobody will answer to; E2BIG for a payload that could not be delivered in one frame;
+ * EINVAL for one that is not valid CBOR or nests too deep for a RECV reply.
  */
 import { Effect, Schema } from "effect"
 import { Router } from "../../ipc/Router.ts"
+import * as Cbor from "../../protocol/Cbor.ts"
 import { Op } from "../../protocol/Op.ts"
+import * as KernelError from "../KernelError.ts"
 import * as Syscall from "../Syscall.ts"
 
 interface Args {
@@ -35,13 +39,35 @@ const wellFormed = (args: unknown): Args | undefined => {
   return record as unknown as Args
 }
 
+/** Levels a RECV reply puts around the payload: its map and `res`. */
+const REPLY_DEPTH = 2
+
+/** The payload as bytes: off the wire it already is; a value from inside the kernel is encoded. */
+const rawOf = (payload: unknown): Cbor.Raw | KernelError.InvalidArgument => {
+  if (payload instanceof Cbor.Invalid) return new KernelError.InvalidArgument({ message: `send: invalid payload: ${payload.error.message}` })
+  let raw: Cbor.Raw
+  try {
+    raw = payload instanceof Cbor.Raw ? payload : Cbor.Raw.encode(payload)
+  } catch (e) {
+    return new KernelError.InvalidArgument({ message: `send: the payload is not CBOR: ${e instanceof Error ? e.message : String(e)}` })
+  }
+  if (raw.depth + REPLY_DEPTH > Cbor.MAX_DEPTH) {
+    return new KernelError.InvalidArgument({
+      message: `send: the payload nests ${raw.depth} levels; a RECV reply can carry at most ${Cbor.MAX_DEPTH - REPLY_DEPTH}`
+    })
+  }
+  return raw
+}
+
 /** @category syscalls */
 export const Send = Syscall.make(Op.SEND, (args, caller) => {
   // Plain combinators rather than Effect.gen: SEND is a third of every routed message.
   const send = ({ to, payload, nowait }: Args) => {
+    const raw = rawOf(payload)
+    if (raw instanceof KernelError.InvalidArgument) return Effect.fail(raw)
     const from = caller.agent?.name ?? caller.name ?? `client-${caller.sessionId}`
-    return Router.use((router) => router.send(from, to, payload, nowait === true))
+    return Router.use((router) => router.send(from, to, raw, nowait === true))
   }
   const valid = wellFormed(args)
   return valid === undefined ? Effect.flatMap(decode(args), send) : send(valid)
-})
+}, { payload: true })
