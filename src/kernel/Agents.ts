@@ -18,14 +18,13 @@ import * as LaunchSpec from "../sandbox/LaunchSpec.ts"
 import type { Ended } from "../sandbox/LaunchStatus.ts"
 import { chooseRange, parseSubordinate, UidRange } from "../sandbox/UidRange.ts"
 import { AgentLogs, type LogEntry } from "../observe/AgentLogs.ts"
+import { AgentConnections } from "./AgentConnections.ts"
 import * as AgentSpec from "./AgentSpec.ts"
 import * as Capabilities from "./Capabilities.ts"
 import { Events } from "./Events.ts"
-import type { Kernel } from "./Kernel.ts"
 import { type AgentDefaults, KernelConfig } from "./KernelConfig.ts"
 import * as KernelError from "./KernelError.ts"
 import * as PeerCredentials from "./PeerCredentials.ts"
-import { Sessions } from "./Sessions.ts"
 
 /** Lines a runtime writes when an allocation under its data limit (RLIMIT_DATA) fails. */
 const OUT_OF_DATA = /\bMemoryError\b|Array buffer allocation failed|RangeError: Failed to allocate memory|ERR_MEMORY_ALLOCATION_FAILED|# Fatal process out of memory|Allocation failed - process out of memory/
@@ -141,7 +140,7 @@ export interface SpawnOptions {
 /** The process table and its operations. @category services */
 export class Agents extends Context.Service<Agents, {
   readonly spawn: (args: AgentSpec.SpawnArgs, options?: SpawnOptions) =>
-    Effect.Effect<Agent, KernelError.KernelError, Kernel>
+    Effect.Effect<Agent, KernelError.KernelError>
   readonly find: (target: string) => Effect.Effect<Agent, KernelError.NotFound>
   /** The newest agent of a name (its current or last incarnation), at once. */
   readonly byName: (name: string) => Agent | undefined
@@ -159,7 +158,7 @@ export class Agents extends Context.Service<Agents, {
   static readonly layer = Layer.effect(Agents, Effect.gen(function* () {
     const config = yield* KernelConfig
     const launcher = yield* Launcher
-    const sessions = yield* Sessions
+    const connections = yield* AgentConnections
     const events = yield* Events
     const logs = yield* AgentLogs
     const machine = yield* Isolation.Isolation
@@ -419,12 +418,10 @@ export class Agents extends Context.Service<Agents, {
           yield* Effect.addFinalizer(() => Effect.sync(() => PeerCredentials.closeFd(agentEnd)).pipe(Effect.ignore))
           const socket = new Net.Socket({ fd: kernelEnd, readable: true, writable: true })
           yield* Scope.addFinalizer(scope, Effect.sync(() => socket.destroy()))
-          yield* sessions.serve({
+          yield* connections.serve({
             socket,
             // SO_PEERCRED names the pair's creator; the identity is who the kernel gave it to.
             peer: { pid: 0, uid: uid ?? process.getuid?.() ?? 0, gid: agent.gid ?? process.getgid?.() ?? 0 },
-            kind: "agent",
-            authorized: true,
             agent: { id: agent.id, name: agent.name, caps: Capabilities.grant(args.caps ?? []) }
           })
           return yield* launcher.spawn(spec, agentEnd).pipe(Scope.provide(scope))

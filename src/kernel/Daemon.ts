@@ -42,7 +42,8 @@ export const layer = (
   const config = Telemetry.layerFromEnv().pipe(Layer.provideMerge(Layer.merge(KernelConfig.layer(options), llm)))
   // Built in this order, torn down in reverse: the server stops accepting first, then the
   // agents are stopped, then the sessions drain, then the rest goes.
-  const sessions = Sessions.layer.pipe(Layer.provideMerge(config))
+  // The process table serves agents' connections as sessions (AgentConnections), bound to the kernel once it is built.
+  const sessions = Sessions.agentConnections.pipe(Layer.provideMerge(Sessions.layer), Layer.provideMerge(config))
   // Agents' logs come before the agents (every line they print goes through them) and close
   // after them, flushing their files once the agents have stopped.
   const logs = AgentLogs.layer.pipe(Layer.provideMerge(Layer.merge(sessions, Events.layer)))

@@ -11,6 +11,7 @@ import * as Op from "../protocol/Op.ts"
 import { KernelMetrics } from "../observe/KernelMetrics.ts"
 import * as Telemetry from "../observe/Telemetry.ts"
 import { KernelConfig, type Settings } from "./KernelConfig.ts"
+import { Sessions } from "./Sessions.ts"
 import * as KernelError from "./KernelError.ts"
 import { keepOf, readArgs, type Call, type Caller, type Services, type Syscall } from "./Syscall.ts"
 import { Child } from "./syscalls/Child.ts"
@@ -33,25 +34,23 @@ import { Recv } from "./syscalls/Recv.ts"
 import { Ack } from "./syscalls/Ack.ts"
 
 /**
- * The syscalls this kernel implements. Every other number answers ENOSYS. A function, read when
- * a kernel is built: syscall modules import the services that import this one, so at this
- * module's own evaluation some of them may not be defined yet.
+ * The syscalls this kernel implements. Every other number answers ENOSYS. A constant: no module
+ * a syscall imports imports this one back (test/architecture/imports.test.ts keeps it so).
  * @category models
  */
-export const syscalls = (): ReadonlyArray<Syscall> => [Noop, Think, Hello, List, Spawn, Kill, Wait, Stat, Log, Heartbeat, Tree, Subscribe, Child, Send, Recv, Ack, Logs, Metrics]
+export const syscalls: ReadonlyArray<Syscall> = [Noop, Think, Hello, List, Spawn, Kill, Wait, Stat, Log, Heartbeat, Tree, Subscribe, Child, Send, Recv, Ack, Logs, Metrics]
 
 /** Builds the dispatch table over the kernel's config. */
 const make = (table: ReadonlyArray<Syscall>) =>
   Effect.gen(function* () {
     const settings = yield* KernelConfig
-    const outer = yield* Effect.context<Exclude<Services, Kernel>>()
+    const context = yield* Effect.context<Services>()
     const handlers = new Map<number, Syscall>(table.map((s) => [s.op, s]))
     // Args are decoded in the frame's pass, in their syscall's form; an unknown op's are kept whole.
     const requestKeep = Message.requestKeep((op) => {
       const syscall = handlers.get(op)
       return syscall === undefined ? true : keepOf(syscall.args)
     })
-    let context: Context.Context<Services>
     // The kernel's services over the calling fiber's own context, merged once per distinct
     // context (a session's fibers share one) instead of once per request: IPC's hot path.
     const merged = new WeakMap<Context.Context<never>, Context.Context<Services>>()
@@ -89,8 +88,8 @@ const make = (table: ReadonlyArray<Syscall>) =>
       : (request: Request, caller: Caller, call: Call) =>
         Effect.updateContext(Telemetry.syscallSpan(request, caller)(answer(request, caller, call)), withServices)
     const kernel = Kernel.of({ settings, dispatch, requestKeep, answered: metrics.countReply })
-    // Handlers reach the kernel itself (SPAWN serves the new agent's connection through it).
-    context = Context.add(outer, Kernel, kernel)
+    // Every connection, the agents' included, is served by this kernel's table from now on.
+    yield* (yield* Sessions).bind(kernel)
     return kernel
   })
 
@@ -106,12 +105,12 @@ export class Kernel extends Context.Service<Kernel, {
   readonly answered: (op: number, code: string) => void
 }>()("agentos/kernel/Kernel") {
   /** The kernel, built over its config. @category layers */
-  static readonly layer = Layer.effect(Kernel, Effect.suspend(() => make(syscalls())))
+  static readonly layer = Layer.effect(Kernel, make(syscalls))
 
   /**
    * A kernel with more syscalls than the standard table (tests add slow or failing ones at
    * numbers the table leaves free). @category layers
    */
   static readonly layerWith = (extra: ReadonlyArray<Syscall>) =>
-    Layer.effect(Kernel, Effect.suspend(() => make([...syscalls(), ...extra])))
+    Layer.effect(Kernel, make([...syscalls, ...extra]))
 }

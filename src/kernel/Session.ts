@@ -15,7 +15,7 @@ import * as Op from "../protocol/Op.ts"
 import type { Kernel } from "./Kernel.ts"
 import * as KernelError from "./KernelError.ts"
 import type { PeerCredentials } from "./PeerCredentials.ts"
-import type { Capabilities } from "./Capabilities.ts"
+import type { AgentIdentity } from "./AgentConnections.ts"
 import type { Caller } from "./Syscall.ts"
 
 /** Stop reading a connection whose unread replies exceed this many bytes. */
@@ -35,12 +35,7 @@ export interface Accepted {
   readonly agent?: AgentIdentity
 }
 
-/** The agent behind an fd-3 connection. @category models */
-export interface AgentIdentity {
-  readonly id: string
-  readonly name: string
-  readonly caps: Capabilities
-}
+export type { AgentIdentity } from "./AgentConnections.ts"
 
 /** Runs a request's effect as a fiber of the session. */
 export type Run = (effect: Effect.Effect<unknown, KernelError.KernelError>) => Fiber.Fiber<unknown, KernelError.KernelError>

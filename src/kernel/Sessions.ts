@@ -4,8 +4,9 @@
  * shutdown it stops reading requests, lets in-flight replies finish (bounded), then closes
  * every connection.
  */
-import { Context, Effect, Exit, FiberSet, Layer, Scope } from "effect"
-import { Kernel } from "./Kernel.ts"
+import { Context, Deferred, Effect, Exit, FiberSet, Layer, Scope } from "effect"
+import { AgentConnections } from "./AgentConnections.ts"
+import type { Kernel } from "./Kernel.ts"
 import { KernelConfig } from "./KernelConfig.ts"
 import type * as KernelError from "./KernelError.ts"
 import * as Session from "./Session.ts"
@@ -14,12 +15,26 @@ import * as Session from "./Session.ts"
 export class Sessions extends Context.Service<Sessions, {
   /** Live sessions, for pushes and shutdown. */
   readonly all: () => ReadonlyArray<Session.Session>
-  /** Serves a connection until it closes. */
-  readonly serve: (accepted: Omit<Session.Accepted, "sessionId">) => Effect.Effect<Session.Session, never, Kernel>
+  /** Serves a connection until it closes, with the kernel bound to the sessions (waiting for it until then). */
+  readonly serve: (accepted: Omit<Session.Accepted, "sessionId">) => Effect.Effect<Session.Session>
+  /** The kernel whose dispatch table serves every connection: given once, when it is built. */
+  readonly bind: (kernel: Kernel["Service"]) => Effect.Effect<void>
 }>()("agentos/kernel/Sessions") {
+  /**
+   * The process table's AgentConnections, served as sessions of kind `agent` (authorized: the
+   * kernel made the socket for the agent it names). @category layers
+   */
+  static readonly agentConnections = Layer.effect(AgentConnections, Effect.gen(function* () {
+    const sessions = yield* Sessions
+    return AgentConnections.of({
+      serve: ({ socket, peer, agent }) => Effect.asVoid(sessions.serve({ socket, peer, kind: "agent", authorized: true, agent }))
+    })
+  }))
+
   /** @category layers */
   static readonly layer = Layer.effect(Sessions, Effect.gen(function* () {
     const config = yield* KernelConfig
+    const bound = yield* Deferred.make<Kernel["Service"]>()
     const live = new Set<Session.Session>()
     let nextSessionId = 1
     // Request fibers live in per-session scopes under this one, closed after the drain below.
@@ -32,9 +47,10 @@ export class Sessions extends Context.Service<Sessions, {
     )
     return Sessions.of({
       all: () => [...live],
+      bind: (kernel) => Effect.asVoid(Deferred.succeed(bound, kernel)),
       serve: (accepted) =>
         Effect.gen(function* () {
-          const kernel = yield* Kernel
+          const kernel = yield* Deferred.await(bound)
           const sessionScope = yield* Scope.fork(scope, "parallel")
           const run: Session.Run = yield* FiberSet.makeRuntime<never, unknown, KernelError.KernelError>().pipe(
             Scope.provide(sessionScope)

@@ -9,7 +9,6 @@ import type { OpNumber } from "../protocol/Op.ts"
 import * as KernelError from "./KernelError.ts"
 import type { Agents } from "./Agents.ts"
 import type { Events } from "./Events.ts"
-import type { Kernel } from "./Kernel.ts"
 import type { KernelConfig } from "./KernelConfig.ts"
 import type { PeerCredentials } from "./PeerCredentials.ts"
 import type { AgentIdentity } from "./Session.ts"
@@ -50,7 +49,7 @@ export interface Call {
 }
 
 /** What a syscall handler may use: the kernel's services. @category models */
-export type Services = KernelConfig | Kernel | Sessions | Agents | Events | Supervision | Router | LlmScheduler | AgentLogs | KernelMetrics
+export type Services = KernelConfig | Sessions | Agents | Events | Supervision | Router | LlmScheduler | AgentLogs | KernelMetrics
 
 /**
  * How a syscall takes its args off the wire, where they arrive as the client's bytes

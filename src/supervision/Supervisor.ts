@@ -11,7 +11,6 @@ import { Cause, Clock, Deferred, Effect, Exit, Fiber, Queue, Random, Scope } fro
 import { initialTransition, transition } from "xstate"
 import { Agents } from "../kernel/Agents.ts"
 import { Events, type SupervisorReport } from "../kernel/Events.ts"
-import type { Kernel } from "../kernel/Kernel.ts"
 import * as KernelError from "../kernel/KernelError.ts"
 import * as ExitReason from "../sandbox/ExitReason.ts"
 import * as Backoff from "./Backoff.ts"
@@ -67,7 +66,7 @@ export interface Handle {
 }
 
 /** What a supervisor needs from the kernel. @category models */
-export type Services = Agents | Events | Kernel
+export type Services = Agents | Events
 
 /** Where a tree runs: a relative `run` is resolved against `baseDir`. @category models */
 export interface Context {

@@ -13,7 +13,6 @@ import type { Settings } from "../../src/kernel/KernelConfig.ts"
 import { Agents } from "../../src/kernel/Agents.ts"
 import { Router } from "../../src/ipc/Router.ts"
 import { Supervision } from "../../src/supervision/Supervision.ts"
-import { Kernel } from "../../src/kernel/Kernel.ts"
 import type { PeerCredentials } from "../../src/kernel/PeerCredentials.ts"
 import type { AgentIdentity, Session } from "../../src/kernel/Session.ts"
 import { Sessions } from "../../src/kernel/Sessions.ts"
@@ -86,7 +85,6 @@ export const startKernel = async (
       Layer.buildWithScope(Daemon.layer({ ...options, socketPath, stateDir }, extraSyscalls, undefined, machine === undefined ? undefined : Isolation.Isolation.layerFor(machine)), scope)
     )
     const sessions = Context.get(context, Sessions)
-    const kernel = Context.get(context, Kernel)
     return {
       socketPath,
       agents: Context.get(context, Agents),
@@ -101,7 +99,7 @@ export const startKernel = async (
           kind: "agent",
           authorized: true,
           ...(agent === undefined ? {} : { agent })
-        }).pipe(Effect.provideService(Kernel, kernel))),
+        })),
       stop: async () => {
         await Effect.runPromise(Scope.close(scope, Exit.void))
         dir.remove()

@@ -1,0 +1,103 @@
+/**
+ * The import graph of src/: no circle of value imports, the kind that runs at module evaluation
+ * (a circle there once left the syscall table with undefined entries). Read with a plain parser
+ * of import and export lines; `import type` (and specifiers all marked `type`) are erased by
+ * type stripping and do not count, nor do dynamic imports, which run later.
+ */
+import * as Fs from "node:fs"
+import * as Path from "node:path"
+import { describe, expect, it } from "vitest"
+
+const SRC = Path.resolve(import.meta.dirname, "../../src")
+
+const sources = (dir: string): Array<string> =>
+  Fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
+    const path = Path.join(dir, e.name)
+    return e.isDirectory() ? sources(path) : e.name.endsWith(".ts") ? [path] : []
+  })
+
+/** Whether one import or export statement is erased when types are stripped. */
+const typeOnly = (statement: string): boolean => {
+  if (/^(import|export)\s+type\b/.test(statement)) return true
+  const named = /^(?:import|export)\s*\{([^}]*)\}\s*from/.exec(statement)
+  if (named === null) return false
+  const specifiers = named[1]!.split(",").map((s) => s.trim()).filter((s) => s !== "")
+  return specifiers.length > 0 && specifiers.every((s) => s.startsWith("type "))
+}
+
+/** The files a source imports for its values, as absolute paths. */
+export const valueImports = (file: string, text: string): Array<string> => {
+  const out: Array<string> = []
+  const statement = /^\s*((?:import|export)\b[^;'"]*?(?:from\s*)?["'](\.{1,2}\/[^"']+)["'])/gm
+  for (const m of text.matchAll(statement)) {
+    const whole = m[1]!.trim()
+    if (!/^(import|export)\b/.test(whole) || (/^export\b/.test(whole) && !/\bfrom\b/.test(whole))) continue
+    if (typeOnly(whole)) continue
+    out.push(Path.resolve(Path.dirname(file), m[2]!))
+  }
+  return out
+}
+
+/** Every circle (strongly connected set of two or more files, or a file importing itself). */
+export const circles = (graph: ReadonlyMap<string, ReadonlyArray<string>>): Array<Array<string>> => {
+  let index = 0
+  const stack: Array<string> = []
+  const onStack = new Set<string>()
+  const indexOf = new Map<string, number>()
+  const low = new Map<string, number>()
+  const found: Array<Array<string>> = []
+  const visit = (v: string): void => {
+    indexOf.set(v, index)
+    low.set(v, index++)
+    stack.push(v)
+    onStack.add(v)
+    for (const w of graph.get(v) ?? []) {
+      if (!graph.has(w)) continue
+      if (!indexOf.has(w)) {
+        visit(w)
+        low.set(v, Math.min(low.get(v)!, low.get(w)!))
+      } else if (onStack.has(w)) {
+        low.set(v, Math.min(low.get(v)!, indexOf.get(w)!))
+      }
+    }
+    if (low.get(v) === indexOf.get(v)) {
+      const component: Array<string> = []
+      let w: string
+      do {
+        w = stack.pop()!
+        onStack.delete(w)
+        component.push(w)
+      } while (w !== v)
+      if (component.length > 1 || (graph.get(v) ?? []).includes(v)) found.push(component.sort())
+    }
+  }
+  for (const v of graph.keys()) if (!indexOf.has(v)) visit(v)
+  return found
+}
+
+describe("the import graph of src/", () => {
+  it("has no circle of value imports", () => {
+    const files = sources(SRC)
+    expect(files.length).toBeGreaterThan(100)
+    const graph = new Map(files.map((f) => [f, valueImports(f, Fs.readFileSync(f, "utf8"))]))
+    const named = circles(graph).map((c) => c.map((f) => Path.relative(SRC, f)).join(" → "))
+    expect(named, `value-import circles:\n${named.join("\n")}`).toEqual([])
+  })
+
+  it("the parser and the circle finder see what they should", () => {
+    const text = [
+      `import { Effect } from "effect"`,
+      `import * as A from "./a.ts"`,
+      `import type { B } from "./b.ts"`,
+      `import { type C, type D } from "./c.ts"`,
+      `import { type E, F } from "./e.ts"`,
+      `export { G } from "../g.ts"`,
+      `export type { H } from "./h.ts"`,
+      `import "./side.ts"`,
+      `import {\n  I,\n  J\n} from "./ij.ts"`
+    ].join("\n")
+    expect(valueImports("/x/y.ts", text)).toEqual(["/x/a.ts", "/x/e.ts", "/g.ts", "/x/side.ts", "/x/ij.ts"])
+    const graph = new Map([["a", ["b"]], ["b", ["c"]], ["c", ["a"]], ["d", ["a"]], ["e", ["e"]]])
+    expect(circles(graph)).toEqual([["a", "b", "c"], ["e"]])
+  })
+})
