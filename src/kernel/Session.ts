@@ -12,11 +12,11 @@ import * as ErrorCode from "../protocol/ErrorCode.ts"
 import * as Frame from "../protocol/Frame.ts"
 import * as Message from "../protocol/Message.ts"
 import * as Op from "../protocol/Op.ts"
-import type { Kernel } from "./Kernel.ts"
+import type * as Cbor from "../protocol/Cbor.ts"
+import type { Call, Caller } from "./Caller.ts"
 import * as KernelError from "./KernelError.ts"
 import type { PeerCredentials } from "./PeerCredentials.ts"
 import type { AgentIdentity } from "./AgentConnections.ts"
-import type { Caller } from "./Syscall.ts"
 
 /** Stop reading a connection whose unread replies exceed this many bytes. */
 const WRITE_HIGH_WATER = 4 * 1024 * 1024
@@ -36,6 +36,20 @@ export interface Accepted {
 }
 
 export type { AgentIdentity } from "./AgentConnections.ts"
+
+/**
+ * What a session needs of the kernel that serves it: its limits, how to decode requests, and
+ * its dispatch table (the Kernel service is one). @category models
+ */
+export interface Dispatcher {
+  readonly settings: { readonly maxFrame: number; readonly maxInFlight: number; readonly maxPushBacklog: number }
+  /** Runs one request's syscall for a caller. */
+  readonly dispatch: (request: Message.Request, caller: Caller, call: Call) => Effect.Effect<unknown, KernelError.KernelError>
+  /** How request frames are decoded: each request's args in its syscall's form. */
+  readonly requestKeep: Cbor.Keep
+  /** Records one answered request, by syscall number and result code. */
+  readonly answered: (op: number, code: string) => void
+}
 
 /** Runs a request's effect as a fiber of the session. */
 export type Run = (effect: Effect.Effect<unknown, KernelError.KernelError>) => Fiber.Fiber<unknown, KernelError.KernelError>
@@ -58,8 +72,8 @@ export class Session implements Caller {
   private readonly maxFrame: number
   private readonly maxInFlight: number
   private readonly maxPushBacklog: number
-  private readonly dispatch: Kernel["Service"]["dispatch"]
-  private readonly answered: Kernel["Service"]["answered"]
+  private readonly dispatch: Dispatcher["dispatch"]
+  private readonly answered: Dispatcher["answered"]
   private readonly run: Run
   private readonly inFlight = new Set<number>()
   private corked = false
@@ -67,7 +81,7 @@ export class Session implements Caller {
   private readPaused = false
   private onIdle: (() => void) | undefined
 
-  constructor(accepted: Accepted, kernel: Kernel["Service"], run: Run) {
+  constructor(accepted: Accepted, kernel: Dispatcher, run: Run) {
     this.sessionId = accepted.sessionId
     this.peer = accepted.peer
     this.kind = accepted.kind

@@ -6,7 +6,6 @@
  */
 import { Context, Deferred, Effect, Exit, FiberSet, Layer, Scope } from "effect"
 import { AgentConnections } from "./AgentConnections.ts"
-import type { Kernel } from "./Kernel.ts"
 import { KernelConfig } from "./KernelConfig.ts"
 import type * as KernelError from "./KernelError.ts"
 import * as Session from "./Session.ts"
@@ -18,7 +17,7 @@ export class Sessions extends Context.Service<Sessions, {
   /** Serves a connection until it closes, with the kernel bound to the sessions (waiting for it until then). */
   readonly serve: (accepted: Omit<Session.Accepted, "sessionId">) => Effect.Effect<Session.Session>
   /** The kernel whose dispatch table serves every connection: given once, when it is built. */
-  readonly bind: (kernel: Kernel["Service"]) => Effect.Effect<void>
+  readonly bind: (kernel: Session.Dispatcher) => Effect.Effect<void>
 }>()("agentos/kernel/Sessions") {
   /**
    * The process table's AgentConnections, served as sessions of kind `agent` (authorized: the
@@ -34,7 +33,7 @@ export class Sessions extends Context.Service<Sessions, {
   /** @category layers */
   static readonly layer = Layer.effect(Sessions, Effect.gen(function* () {
     const config = yield* KernelConfig
-    const bound = yield* Deferred.make<Kernel["Service"]>()
+    const bound = yield* Deferred.make<Session.Dispatcher>()
     const live = new Set<Session.Session>()
     let nextSessionId = 1
     // Request fibers live in per-session scopes under this one, closed after the drain below.

@@ -10,8 +10,7 @@ import * as KernelError from "./KernelError.ts"
 import type { Agents } from "./Agents.ts"
 import type { Events } from "./Events.ts"
 import type { KernelConfig } from "./KernelConfig.ts"
-import type { PeerCredentials } from "./PeerCredentials.ts"
-import type { AgentIdentity } from "./Session.ts"
+import type { Call, Caller } from "./Caller.ts"
 import type { Sessions } from "./Sessions.ts"
 import type { Supervision } from "../supervision/Supervision.ts"
 import type { LlmScheduler } from "../llm/Scheduler.ts"
@@ -19,34 +18,7 @@ import type { Router } from "../ipc/Router.ts"
 import type { AgentLogs } from "../observe/AgentLogs.ts"
 import type { KernelMetrics } from "../observe/KernelMetrics.ts"
 
-/** Who is calling: one connection to the kernel. @category models */
-export interface Caller {
-  /** Kernel-unique connection number. */
-  readonly sessionId: number
-  /** The peer process, from SO_PEERCRED (or the agent's own, for an inherited fd). */
-  readonly peer: PeerCredentials
-  /** `client` for a socket-path connection (the CLI), `agent` for an agent's fd 3. */
-  readonly kind: "client" | "agent"
-  /** For an agent's fd 3: the agent and its capabilities. */
-  readonly agent: AgentIdentity | undefined
-  /** The name given at HELLO, if any. */
-  readonly name: string | undefined
-  /** Records the name a client gives itself at HELLO. */
-  readonly setName: (name: string) => void
-  /** Sends a kernel-initiated event to this connection. */
-  readonly push: (push: { readonly ev: string; readonly data: unknown }) => void
-  /** Runs `f` once the connection has closed (at once if it already has). */
-  readonly onClose: (f: () => void) => void
-}
-
-/** The request being served: its id, and a way to send chunks before the reply. @category models */
-export interface Call {
-  readonly id: number
-  /** Sends `{id, more}` to the caller now (streaming syscalls: THINK with stream: true). */
-  readonly chunk: (more: unknown) => void
-  /** Runs `f` just after this request's reply is written (pushes that must come after it: LOGS follow). */
-  readonly afterReply: (f: () => void) => void
-}
+export type { Call, Caller } from "./Caller.ts"
 
 /** What a syscall handler may use: the kernel's services. @category models */
 export type Services = KernelConfig | Sessions | Agents | Events | Supervision | Router | LlmScheduler | AgentLogs | KernelMetrics

@@ -1,5 +1,5 @@
 /**
- * The kernel's supervision: PID 1 (`init`, the root supervisor of supervisors/init.ts) and a
+ * The kernel's supervision: PID 1 (`init`, the root supervisor of src/supervision/Init.ts) and a
  * registry of every running supervisor by path, for TREE and CHILD. `agentos boot` hands it
  * the user's tree, which starts as init's child; init tolerates no failure (intensity 0), so an
  * escalation that reaches it fails it, and the whole system shuts down in order.

@@ -1,8 +1,8 @@
 /**
- * The import graph of src/: no circle of value imports, the kind that runs at module evaluation
- * (a circle there once left the syscall table with undefined entries). Read with a plain parser
- * of import and export lines; `import type` (and specifiers all marked `type`) are erased by
- * type stripping and do not count, nor do dynamic imports, which run later.
+ * The import graph of src/: no circle of imports, type imports included, so each file sits on
+ * one floor and reaches only downward; and, the part that runs, no circle of value imports (one
+ * once left the syscall table with undefined entries at module evaluation). Read with a plain
+ * parser of import and export lines; dynamic imports, which run later, do not count.
  */
 import * as Fs from "node:fs"
 import * as Path from "node:path"
@@ -25,14 +25,14 @@ const typeOnly = (statement: string): boolean => {
   return specifiers.length > 0 && specifiers.every((s) => s.startsWith("type "))
 }
 
-/** The files a source imports for its values, as absolute paths. */
-export const valueImports = (file: string, text: string): Array<string> => {
+/** The files a source imports (for its values only, unless `types`), as absolute paths. */
+export const imports = (file: string, text: string, types = false): Array<string> => {
   const out: Array<string> = []
   const statement = /^\s*((?:import|export)\b[^;'"]*?(?:from\s*)?["'](\.{1,2}\/[^"']+)["'])/gm
   for (const m of text.matchAll(statement)) {
     const whole = m[1]!.trim()
     if (!/^(import|export)\b/.test(whole) || (/^export\b/.test(whole) && !/\bfrom\b/.test(whole))) continue
-    if (typeOnly(whole)) continue
+    if (!types && typeOnly(whole)) continue
     out.push(Path.resolve(Path.dirname(file), m[2]!))
   }
   return out
@@ -76,12 +76,27 @@ export const circles = (graph: ReadonlyMap<string, ReadonlyArray<string>>): Arra
 }
 
 describe("the import graph of src/", () => {
-  it("has no circle of value imports", () => {
+  const circlesOf = (types: boolean): Array<string> => {
     const files = sources(SRC)
     expect(files.length).toBeGreaterThan(100)
-    const graph = new Map(files.map((f) => [f, valueImports(f, Fs.readFileSync(f, "utf8"))]))
-    const named = circles(graph).map((c) => c.map((f) => Path.relative(SRC, f)).join(" → "))
+    const graph = new Map(files.map((f) => [f, imports(f, Fs.readFileSync(f, "utf8"), types)]))
+    return circles(graph).map((c) => c.map((f) => Path.relative(SRC, f)).join(" → "))
+  }
+
+  it("has no circle of value imports", () => {
+    const named = circlesOf(false)
     expect(named, `value-import circles:\n${named.join("\n")}`).toEqual([])
+  })
+
+  it("has no circle of imports, type imports included", () => {
+    const named = circlesOf(true)
+    expect(named, `import circles:\n${named.join("\n")}`).toEqual([])
+  })
+
+  it("reaches nothing outside src/ (supervisors/ and examples/ import src/, not the other way)", () => {
+    const outside = sources(SRC).flatMap((f) =>
+      imports(f, Fs.readFileSync(f, "utf8"), true).filter((i) => !i.startsWith(`${SRC}/`)).map((i) => `${Path.relative(SRC, f)} → ${Path.relative(SRC, i)}`))
+    expect(outside).toEqual([])
   })
 
   it("the parser and the circle finder see what they should", () => {
@@ -96,7 +111,8 @@ describe("the import graph of src/", () => {
       `import "./side.ts"`,
       `import {\n  I,\n  J\n} from "./ij.ts"`
     ].join("\n")
-    expect(valueImports("/x/y.ts", text)).toEqual(["/x/a.ts", "/x/e.ts", "/g.ts", "/x/side.ts", "/x/ij.ts"])
+    expect(imports("/x/y.ts", text)).toEqual(["/x/a.ts", "/x/e.ts", "/g.ts", "/x/side.ts", "/x/ij.ts"])
+    expect(imports("/x/y.ts", text, true)).toEqual(["/x/a.ts", "/x/b.ts", "/x/c.ts", "/x/e.ts", "/g.ts", "/x/h.ts", "/x/side.ts", "/x/ij.ts"])
     const graph = new Map([["a", ["b"]], ["b", ["c"]], ["c", ["a"]], ["d", ["a"]], ["e", ["e"]]])
     expect(circles(graph)).toEqual([["a", "b", "c"], ["e"]])
   })
