@@ -5,6 +5,7 @@
  */
 import { Effect, Schema } from "effect"
 import * as Cbor from "../protocol/Cbor.ts"
+import * as SchemaProblems from "../SchemaProblems.ts"
 import type { OpNumber } from "../protocol/Op.ts"
 import * as KernelError from "./KernelError.ts"
 import type { Agents } from "./Agents.ts"
@@ -73,27 +74,6 @@ const invalidArgs = (error: Cbor.CborError): KernelError.InvalidArgument =>
   new KernelError.InvalidArgument({ message: `invalid args: ${error.message}` })
 
 /**
- * A schema error as one line, each problem with its path, as OTP's check_childspecs and
- * vitest's config errors do: `name: expected …; sandbox.memory: expected a size …`.
- */
-export const formatSchemaError = (message: string): string => {
-  const lines = message.split("\n")
-  const problems: Array<string> = []
-  for (let i = 0; i < lines.length; i++) {
-    const next = lines[i + 1]
-    const at = next === undefined ? undefined : /^\s+at (.*)$/.exec(next)
-    if (at !== undefined && at !== null) {
-      const path = at[1]!.replace(/^\["([^"]*)"\]/, "$1").replace(/\["([^"]*)"\]/g, ".$1")
-      problems.push(`${path}: ${lines[i]!.trim()}`)
-      i++
-    } else if (lines[i]!.trim() !== "") {
-      problems.push(lines[i]!.trim())
-    }
-  }
-  return problems.join("; ")
-}
-
-/**
  * Decodes a syscall's args with a schema; every problem is reported with its path in one
  * EINVAL message.
  */
@@ -101,6 +81,6 @@ export const decodeArgs = <S extends Schema.Top>(schema: S) => {
   const decode = Schema.decodeUnknownEffect(schema)
   return (args: unknown): Effect.Effect<S["Type"], KernelError.InvalidArgument, S["DecodingServices"]> =>
     decode(args ?? {}, { errors: "all" }).pipe(
-      Effect.mapError((error) => new KernelError.InvalidArgument({ message: `invalid args: ${formatSchemaError(error.message)}` }))
+      Effect.mapError((error) => new KernelError.InvalidArgument({ message: `invalid args: ${SchemaProblems.describe(error.issue)}` }))
     )
 }

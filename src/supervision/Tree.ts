@@ -5,7 +5,8 @@
  * checking what OTP's check_childspecs checks: each field, duplicate names, and that a
  * `simple_one_for_one` supervisor has exactly one child, its template.
  */
-import { Data, Effect, Result, Schema, SchemaIssue } from "effect"
+import { Data, Effect, Result, Schema } from "effect"
+import * as SchemaProblems from "../SchemaProblems.ts"
 import { Sandbox, SpawnArgs } from "../kernel/AgentSpec.ts"
 import type { OpName } from "../protocol/Op.ts"
 import * as Backoff from "./Backoff.ts"
@@ -236,28 +237,8 @@ export class TreeError extends Data.TaggedError("TreeError")<{
   readonly message: string
 }> {}
 
-type Path = ReadonlyArray<PropertyKey>
-
-interface Problem {
-  readonly path: Path
-  readonly message: string
-}
-
-/** `children[2].sandbox.memory`, as Syscall.formatSchemaError writes paths, arrays indexed. @category constructors */
-export const formatPath = (path: Path): string =>
-  path.reduce<string>((out, key) => {
-    if (typeof key === "number") return `${out}[${key}]`
-    const name = String(key)
-    if (!/^[A-Za-z_$][\w$]*$/.test(name)) return `${out}[${JSON.stringify(name)}]`
-    return out === "" ? name : `${out}.${name}`
-  }, "")
-
-const line = (problem: Problem): string => {
-  const message = problem.message === "Expected no excess property"
-    ? "unexpected key"
-    : problem.message.charAt(0).toLowerCase() + problem.message.slice(1)
-  return problem.path.length === 0 ? message : `${formatPath(problem.path)}: ${message}`
-}
+type Path = SchemaProblems.Path
+type Problem = SchemaProblems.Problem
 
 const isRecord = (u: unknown): u is Readonly<Record<string, unknown>> => typeof u === "object" && u !== null && !Array.isArray(u)
 
@@ -273,7 +254,7 @@ const structuralProblems = (root: unknown): ReadonlyArray<Problem> => {
       const first = seen.get(node.name)
       if (first === undefined) seen.set(node.name, path)
       else {
-        const where = first.length === 0 ? "the root" : formatPath(first)
+        const where = first.length === 0 ? "the root" : SchemaProblems.formatPath(first)
         problems.push({ path: [...path, "name"], message: `duplicate name ${JSON.stringify(node.name)} (also at ${where})` })
       }
     }
@@ -305,8 +286,6 @@ const compareNodes = (a: ReadonlyArray<number>, b: ReadonlyArray<number>): numbe
   for (let i = 0; i < Math.min(a.length, b.length); i++) if (a[i] !== b[i]) return a[i]! - b[i]!
   return a.length - b.length
 }
-
-const formatIssues = SchemaIssue.makeFormatterStandardSchemaV1()
 
 const decodeSpec = Schema.decodeUnknownResult(SupervisorSchema)
 
@@ -384,13 +363,11 @@ export const decodeTree = (input: unknown): Result.Result<ResolvedTree, TreeErro
   const decoded = decodeSpec(input, { errors: "all", onExcessProperty: "error" })
   const found: Array<Problem> = []
   if (Result.isFailure(decoded)) {
-    for (const issue of formatIssues(decoded.failure.issue).issues) {
-      found.push({ path: (issue.path ?? []).map((segment) => typeof segment === "object" ? segment.key : segment), message: issue.message })
-    }
+    found.push(...SchemaProblems.problemsOf(decoded.failure.issue))
   }
   found.push(...structuralProblems(input))
   // Grouped by node in tree order (a stable sort keeps each node's problems in schema order).
-  const problems = found.sort((a, b) => compareNodes(nodeOf(a.path), nodeOf(b.path))).map(line)
+  const problems = found.sort((a, b) => compareNodes(nodeOf(a.path), nodeOf(b.path))).map(SchemaProblems.line)
   if (problems.length > 0 || Result.isFailure(decoded)) {
     return Result.fail(new TreeError({ problems, message: `invalid supervision tree:\n${problems.map((p) => `  ${p}`).join("\n")}` }))
   }

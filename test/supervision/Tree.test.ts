@@ -245,15 +245,6 @@ describe("decodeTree: problems", () => {
   }
 })
 
-describe("Tree.formatPath", () => {
-  it("writes paths as Syscall.formatSchemaError does, arrays indexed", () => {
-    expect(Tree.formatPath(["children", 2, "sandbox", "memory"])).toBe("children[2].sandbox.memory")
-    expect(Tree.formatPath([0, "a"])).toBe("[0].a")
-    expect(Tree.formatPath(["env", "A-B"])).toBe(`env["A-B"]`)
-    expect(Tree.formatPath([])).toBe("")
-  })
-})
-
 describe("ResolvedTree", () => {
   const tree = decodeOk(supervisor("root", {
     children: [
