@@ -4,7 +4,7 @@
  * is a CBOR map; these are the shapes of those maps and their validation, kept as plain
  * functions because they run once per message on both sides.
  */
-import * as Cbor from "./Cbor.ts"
+import type * as Cbor from "./Cbor.ts"
 import type { ErrorCode } from "./ErrorCode.ts"
 import type { FrameItem } from "./Frame.ts"
 
