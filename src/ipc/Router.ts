@@ -12,14 +12,13 @@ import { KernelConfig } from "../kernel/KernelConfig.ts"
 import * as KernelError from "../kernel/KernelError.ts"
 import * as Cbor from "../protocol/Cbor.ts"
 import { Supervision } from "../supervision/Supervision.ts"
+import { isActive } from "../supervision/machines/TreeState.ts"
 import { findNode } from "../supervision/Supervisor.ts"
+import { isAlive } from "../kernel/AgentStatus.ts"
 import * as Mailbox from "./Mailbox.ts"
 
 /** Bytes a RECV reply adds around the payload (ids, keys, the sender's name aside). */
 const REPLY_OVERHEAD = 96
-
-/** Tree states from which a child is started again. */
-const comingBack = new Set(["starting", "running", "stopping", "restarting", "backoff"])
 
 /** A message as RECV returns it. @category models */
 export interface Received {
@@ -94,9 +93,9 @@ export class Router extends Context.Service<Router, {
     const reachable = (name: string): boolean => {
       if (clients.has(name)) return true
       const agent = agents.byName(name)
-      if (agent !== undefined && (agent.status === "starting" || agent.status === "running" || agent.status === "stopping")) return true
+      if (agent !== undefined && isAlive(agent.status)) return true
       const node = findNode(supervision.tree(), (n) => n.kind === "agent" && n.name === name)
-      return node !== undefined && comingBack.has(node.state)
+      return node !== undefined && isActive(node.state)
     }
 
     const unreachable = (to: string) =>

@@ -20,6 +20,7 @@ import { chooseRange, parseSubordinate, UidRange } from "../sandbox/UidRange.ts"
 import { AgentLogs, type LogEntry } from "../observe/AgentLogs.ts"
 import { AgentConnections } from "./AgentConnections.ts"
 import * as AgentSpec from "./AgentSpec.ts"
+import { isAlive, type Status } from "./AgentStatus.ts"
 import * as Capabilities from "./Capabilities.ts"
 import { Events } from "./Events.ts"
 import { type AgentDefaults, KernelConfig } from "./KernelConfig.ts"
@@ -29,8 +30,7 @@ import * as PeerCredentials from "./PeerCredentials.ts"
 /** Lines a runtime writes when an allocation under its data limit (RLIMIT_DATA) fails. */
 const OUT_OF_DATA = /\bMemoryError\b|Array buffer allocation failed|RangeError: Failed to allocate memory|ERR_MEMORY_ALLOCATION_FAILED|# Fatal process out of memory|Allocation failed - process out of memory/
 
-/** An agent's state as LIST shows it. @category models */
-export type Status = "starting" | "running" | "stopping" | "exited" | "failed"
+export type { Status } from "./AgentStatus.ts"
 
 
 /** One agent of the process table. @category models */
@@ -356,7 +356,7 @@ export class Agents extends Context.Service<Agents, {
     const spawn = (args: AgentSpec.SpawnArgs, options: SpawnOptions = {}) =>
       Effect.gen(function* () {
         const existing = byName(args.name)
-        if (existing !== undefined && (existing.status === "starting" || existing.status === "running" || existing.status === "stopping")) {
+        if (existing !== undefined && isAlive(existing.status)) {
           return yield* new KernelError.AlreadyExists({ message: `spawn ${args.name}: an agent of that name is ${existing.status} (${existing.id})` })
         }
         const resolved = AgentSpec.resolveRun(args.run, args.args ?? [], args.cwd ?? options.baseDir ?? process.cwd())

@@ -7,6 +7,7 @@
  */
 import type { LifecycleEvent, SupervisorReport } from "../kernel/Events.ts"
 import type * as LlmStats from "../llm/LlmStats.ts"
+import { isAlive } from "../kernel/AgentStatus.ts"
 import type { TreeNode } from "../supervision/Supervisor.ts"
 import * as Units from "./Units.ts"
 
@@ -49,8 +50,6 @@ interface MutableSeries {
   readonly memoryBytes: Array<number | null>
 }
 
-const live = new Set(["starting", "running", "stopping"])
-
 const push = <A>(values: Array<A>, value: A) => {
   values.push(value)
   if (values.length > HISTORY) values.shift()
@@ -75,7 +74,7 @@ export class History {
         series = { id: row.id, cpuUs: null, time: now, cpuPercent: [], memoryBytes: [] }
         this.series.set(row.name, series)
       }
-      const running = live.has(row.status)
+      const running = isAlive(row.status)
       const sameIncarnation = series.id === row.id
       const cpu = running && sameIncarnation && series.cpuUs !== null && row.cpuUs !== null
         ? Units.cpuPercentOf(row.cpuUs - series.cpuUs, now - series.time)

@@ -9,6 +9,8 @@
 import type { AgentInfo } from "../client/Calls.ts"
 import type * as LlmStats from "../llm/LlmStats.ts"
 import { Op } from "../protocol/Op.ts"
+import { isAlive } from "../kernel/AgentStatus.ts"
+import { isActive } from "../supervision/machines/TreeState.ts"
 import type { TreeNode } from "../supervision/Supervisor.ts"
 import * as Units from "./Units.ts"
 
@@ -106,9 +108,6 @@ export interface Frame {
 // Figures
 // ---------------------------------------------------------------------------------------------
 
-const live = new Set(["starting", "running", "stopping"])
-/** Tree states in which a child has a process, or is about to get one. */
-const active = new Set(["starting", "running", "stopping", "backoff", "restarting"])
 
 const num = (v: unknown): number | null => (typeof v === "number" && Number.isFinite(v) ? v : null)
 
@@ -131,7 +130,7 @@ export const sample = (snapshot: Snapshot): Sample => {
  */
 export const cpuPercent = (row: AgentInfo, previous: Sample | null, now: number): number | null => {
   const cpu = num(row.cpuUs)
-  if (cpu === null || !live.has(row.status)) return null
+  if (cpu === null || !isAlive(row.status)) return null
   const before = previous?.cpuUs.get(row.id)
   if (previous !== null && before !== undefined && now > previous.time) return Units.cpuPercentOf(cpu - before, now - previous.time)
   const uptime = num(row.uptimeMs)
@@ -211,7 +210,7 @@ export const entries = (snapshot: Snapshot, previous: Sample | null, sort: SortK
 
   const agentFigures = (row: AgentInfo | undefined, name: string) => {
     const llm = llmByName.get(name)
-    const isLive = row !== undefined && live.has(row.status)
+    const isLive = row !== undefined && isAlive(row.status)
     const cpu = row === undefined ? null : cpuPercent(row, previous, snapshot.time)
     const memory = isLive ? num(row.memoryBytes) : null
     return {
@@ -241,7 +240,7 @@ export const entries = (snapshot: Snapshot, previous: Sample | null, sort: SortK
         supervisor: parent.path,
         name: node.name,
         path: node.path,
-        active: active.has(node.state),
+        active: isActive(node.state),
         dynamic: parent.strategy === "simple_one_for_one",
         temporary: node.restart === "temporary"
       }
@@ -275,8 +274,8 @@ export const entries = (snapshot: Snapshot, previous: Sample | null, sort: SortK
         key: `agent:${row.name}`,
         depth: 0,
         outside: true,
-        cells: [row.name, "agent", row.status, row.pid === null || !live.has(row.status) ? "-" : String(row.pid), String(row.restarts), ...figures.cells],
-        target: { _tag: "Agent", name: row.name, live: live.has(row.status) }
+        cells: [row.name, "agent", row.status, row.pid === null || !isAlive(row.status) ? "-" : String(row.pid), String(row.restarts), ...figures.cells],
+        target: { _tag: "Agent", name: row.name, live: isAlive(row.status) }
       },
       name: row.name,
       cpu: figures.cpu,

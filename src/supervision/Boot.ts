@@ -18,6 +18,7 @@ import * as Isolation from "../sandbox/Isolation.ts"
 import * as Observer from "../observe/Observer.ts"
 import * as ObserverToken from "../observe/ObserverToken.ts"
 import { Supervision } from "./Supervision.ts"
+import { isActive } from "./machines/TreeState.ts"
 import type { TreeNode } from "./Supervisor.ts"
 import { decodeTree } from "./Tree.ts"
 import type { ResolvedTree } from "./ResolvedTree.ts"
@@ -66,11 +67,9 @@ export const formatEvent = (event: LifecycleEvent): string | undefined => {
   }
 }
 
-const active = new Set(["starting", "running", "stopping", "backoff", "restarting"])
-
 /** Whether anything under a node still runs or will be restarted. */
 export const busy = (node: TreeNode): boolean =>
-  (node.kind !== "supervisor" && active.has(node.state)) || (node.children ?? []).some(busy)
+  (node.kind !== "supervisor" && isActive(node.state)) || (node.children ?? []).some(busy)
 
 /** Renders a tree as indented lines: name, kind, state, pid, restarts. @category constructors */
 export const formatTree = (node: TreeNode, depth = 0): ReadonlyArray<string> => [
