@@ -47,10 +47,8 @@ const make = (table: ReadonlyArray<Syscall>) =>
     const context = yield* Effect.context<Services>()
     const handlers = new Map<number, Syscall>(table.map((s) => [s.op, s]))
     // Args are decoded in the frame's pass, in their syscall's form; an unknown op's are kept whole.
-    const requestKeep = Message.requestKeep((op) => {
-      const syscall = handlers.get(op)
-      return syscall === undefined ? true : keepOf(syscall.args)
-    })
+    const keeps = new Map(table.map((s) => [s.op as number, keepOf(s.args)]))
+    const requestKeep = Message.requestKeep((op) => keeps.get(op) ?? true)
     // The kernel's services over the calling fiber's own context, merged once per distinct
     // context (a session's fibers share one) instead of once per request: IPC's hot path.
     const merged = new WeakMap<Context.Context<never>, Context.Context<Services>>()

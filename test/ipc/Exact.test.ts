@@ -5,8 +5,6 @@
  * and read with the kernel's bytes kept; the TypeScript SDK's values go through too. A payload
  * that is well-formed but not valid is EINVAL at SEND and never reaches the receiver.
  */
-import * as Fs from "node:fs"
-import * as Path from "node:path"
 import { describe, expect, it } from "vitest"
 import { Connection } from "../../src/client/Connection.ts"
 import * as Cbor from "../../src/protocol/Cbor.ts"
@@ -14,17 +12,8 @@ import * as Frame from "../../src/protocol/Frame.ts"
 import { Op } from "../../src/protocol/Op.ts"
 import { PROTOCOL_VERSION } from "../../src/Version.ts"
 import { RawConnection, startKernel, type TestKernel } from "../support/kernel.ts"
+import { bytesOf, hexOf, vectors, wellFormedButInvalid } from "../support/cborVectors.ts"
 import * as Cleanups from "../support/cleanups.ts"
-
-interface Vector {
-  readonly name: string
-  readonly hex: string
-  readonly error?: string
-}
-
-const vectors: ReadonlyArray<Vector> = JSON.parse(
-  Fs.readFileSync(Path.resolve(import.meta.dirname, "../vectors/cbor.json"), "utf8")
-)
 
 /** Encodings a re-encoding kernel would change: non-preferred, indefinite, integral floats, undefined kept. */
 const NOT_PREFERRED: ReadonlyArray<readonly [string, string]> = [
@@ -46,8 +35,6 @@ const NOT_PREFERRED: ReadonlyArray<readonly [string, string]> = [
   ["NaN as a double with a payload", "fb7ff8000000000001"]
 ]
 
-const bytesOf = (hex: string): Uint8Array => Uint8Array.from(Buffer.from(hex, "hex"))
-const hexOf = (bytes: Uint8Array): string => Buffer.from(bytes).toString("hex")
 
 /** A CBOR map of text keys to values already encoded, written as given. */
 const mapOf = (entries: ReadonlyArray<readonly [string, Uint8Array]>): Uint8Array =>
@@ -107,7 +94,7 @@ const named = async (k: TestKernel, name: string, keep?: Cbor.Keep): Promise<Raw
 
 const valid = vectors.filter((v) => v.error === undefined)
 const depthOf = (hex: string): number => new Cbor.Raw(bytesOf(hex)).depth
-const invalidOnly = vectors.filter((v) => v.error === "InvalidUtf8" || /duplicate|bignum of/.test(v.name))
+const invalidOnly = vectors.filter(wellFormedButInvalid)
 
 describe("NOOP echoes its args byte for byte", () => {
   it("every valid shared vector and every non-preferred encoding; nesting over MAX_DEPTH is EINVAL", async () => {

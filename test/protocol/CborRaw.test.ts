@@ -6,24 +6,10 @@
  * not valid becomes an Invalid and the rest of the item still decodes; one that is not
  * well-formed breaks the whole item, as before.
  */
-import * as Fs from "node:fs"
-import * as Path from "node:path"
 import { describe, expect, it } from "vitest"
 import * as Cbor from "../../src/protocol/Cbor.ts"
+import { bytesOf, hexOf, vectors, wellFormedButInvalid } from "../support/cborVectors.ts"
 import { prng } from "../support/prng.ts"
-
-interface Vector {
-  readonly name: string
-  readonly hex: string
-  readonly error?: Cbor.CborErrorReason
-}
-
-const vectors: ReadonlyArray<Vector> = JSON.parse(
-  Fs.readFileSync(Path.resolve(import.meta.dirname, "../vectors/cbor.json"), "utf8")
-)
-
-const bytesOf = (hex: string): Uint8Array => Uint8Array.from(Buffer.from(hex, "hex"))
-const hexOf = (bytes: Uint8Array): string => Buffer.from(bytes).toString("hex")
 
 /** "ok", or the CborError reason; anything else thrown fails the test. */
 const outcome = (f: () => unknown): string => {
@@ -35,10 +21,6 @@ const outcome = (f: () => unknown): string => {
     return e.reason
   }
 }
-
-/** Refusals of items that are well-formed but not valid (RFC 8949 §5.3): the rest are not well-formed. */
-const invalidOnly = (v: Vector): boolean =>
-  v.error === "InvalidUtf8" || v.error === "TooDeep" || /duplicate|bignum of/.test(v.name)
 
 // {"args": <item>} and {"args": <item>, "z": 1} around an item's bytes.
 const ARGS_KEY = "6461726773"
@@ -194,7 +176,7 @@ describe("decode with keep", () => {
   })
 
   describe("an entry that is well-formed but not valid is an Invalid; the rest still decodes", () => {
-    for (const v of vectors.filter(invalidOnly)) {
+    for (const v of vectors.filter(wellFormedButInvalid)) {
       it(`${v.name}`, () => {
         const item = Cbor.decode(inArgsThenZ(v.hex), { args: true }) as { args: unknown; z: number }
         expect(item.args).toBeInstanceOf(Cbor.Invalid)
@@ -214,7 +196,7 @@ describe("decode with keep", () => {
   })
 
   describe("an entry that is not well-formed breaks the whole item, as decode does", () => {
-    const broken = vectors.filter((v) => v.error !== undefined && !invalidOnly(v) && v.error !== "TrailingBytes")
+    const broken = vectors.filter((v) => v.error !== undefined && !wellFormedButInvalid(v) && v.error !== "TrailingBytes")
     it("covers truncation, reserved values, stray breaks and bad chunks", () => {
       expect(broken.length).toBeGreaterThan(30)
     })

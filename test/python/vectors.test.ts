@@ -8,6 +8,7 @@ import * as Fs from "node:fs"
 import * as Path from "node:path"
 import { describe, expect, it } from "vitest"
 import * as Cbor from "../../src/protocol/Cbor.ts"
+import { bytesOf, hexOf } from "../support/cborVectors.ts"
 
 /** A value as the vector file writes it: JSON, with tagged objects for what JSON cannot hold. */
 type Rep =
@@ -81,8 +82,6 @@ const holdsIntegralFloat = (rep: Rep): boolean => {
   return false
 }
 
-const hexOf = (bytes: Uint8Array): string => Buffer.from(bytes).toString("hex")
-const bytesOf = (hex: string): Uint8Array => Uint8Array.from(Buffer.from(hex, "hex"))
 
 describe("the shared CBOR vectors (test/vectors/cbor.json) through the kernel's codec", () => {
   it("holds the RFC 8949 Appendix A examples, valid items and refusals, with unique names", () => {
