@@ -34,6 +34,11 @@ export type ExitReason =
  * @category constructors
  */
 export const fromEnded = (ended: Ended, requested: number | undefined, outOfMemory?: "heap" | "rlimit"): ExitReason => {
+  // The watchdog ends a sandbox with SIGKILL: one that died of another signal while the runtime
+  // said it was out of memory (RLIMIT_DATA refused it first, in the same instant) ended its own way.
+  if (ended.oom && ended.oomSource === "watchdog" && ended.signal !== 9 && outOfMemory !== undefined) {
+    return { _tag: "oom", signal: ended.signal, source: outOfMemory }
+  }
   if (ended.oom) return { _tag: "oom", signal: ended.signal, source: ended.oomSource ?? "cgroup" }
   if (outOfMemory !== undefined && (ended.signal !== 0 || ended.code !== 0)) return { _tag: "oom", signal: ended.signal, source: outOfMemory }
   // A fork bomb stopped at pids.max is usually then killed: the limit is the story.
