@@ -17,9 +17,9 @@ import * as LaunchSpec from "../src/sandbox/LaunchSpec.ts"
 import * as NodeLauncher from "../src/sandbox/NodeLauncher.ts"
 import * as Isolation from "../src/sandbox/Isolation.ts"
 import * as DataLimit from "../src/sandbox/DataLimit.ts"
-import * as AgentSpec from "../src/kernel/AgentSpec.ts"
-import { DEFAULT_UID_RANGE } from "../src/kernel/KernelConfig.ts"
-import * as PeerCredentials from "../src/kernel/PeerCredentials.ts"
+import * as AgentSpec from "../src/process/AgentSpec.ts"
+import { DEFAULT_UID_RANGE } from "../src/process/KernelConfig.ts"
+import * as PeerCredentials from "../src/sandbox/PeerCredentials.ts"
 import * as Report from "./support/report.ts"
 
 const quick = process.argv.includes("--quick")

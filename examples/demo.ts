@@ -8,8 +8,8 @@ import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
 import { Connection } from "../src/client/Connection.ts"
-import * as Daemon from "../src/kernel/Daemon.ts"
-import { AgentLogs } from "../src/observe/AgentLogs.ts"
+import * as Daemon from "../src/app/Daemon.ts"
+import { AgentLogs } from "../src/logs/AgentLogs.ts"
 
 /** A running demo kernel. */
 export interface DemoKernel {

@@ -10,7 +10,7 @@
  * A failed syscall throws an Error whose code is the errno name ("EBADF") and whose message
  * names the step and the object ("getsockopt(SO_PEERCRED) on fd 12: Bad file descriptor"),
  * with `syscall` set as Node's own system errors do. peerCredentials also throws ENOTCONN for a
- * socket that has no peer credentials (TCP, unconnected). src/kernel/PeerCredentials.ts is the
+ * socket that has no peer credentials (TCP, unconnected). src/sandbox/PeerCredentials.ts is the
  * only caller.
  *
  * setDumpable(false) keeps every other process of the kernel's uid (an agent that shares it,

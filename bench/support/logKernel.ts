@@ -9,8 +9,8 @@
  */
 import { NodeRuntime } from "@effect/platform-node"
 import { Console } from "effect"
-import * as Daemon from "../../src/kernel/Daemon.ts"
-import { DEFAULT_LOG_LIMITS } from "../../src/kernel/KernelConfig.ts"
+import * as Daemon from "../../src/app/Daemon.ts"
+import { DEFAULT_LOG_LIMITS } from "../../src/process/KernelConfig.ts"
 
 const [socketPath, stateDir, mode] = process.argv.slice(2)
 if (socketPath === undefined || stateDir === undefined || (mode !== "pause" && mode !== "read")) {

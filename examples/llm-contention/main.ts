@@ -18,7 +18,7 @@ import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
 import { Connection } from "../../src/client/Connection.ts"
-import * as Daemon from "../../src/kernel/Daemon.ts"
+import * as Daemon from "../../src/app/Daemon.ts"
 import type * as LlmStats from "../../src/llm/LlmStats.ts"
 import * as Gemini from "../../src/llm/providers/Gemini.ts"
 import * as Provider from "../../src/llm/Provider.ts"
@@ -27,7 +27,7 @@ import { LlmScheduler } from "../../src/llm/Scheduler.ts"
 import * as TestServer from "../../src/llm/TestServer.ts"
 import { Op } from "../../src/protocol/Op.ts"
 import * as Report from "./report.ts"
-import { AgentLogs } from "../../src/observe/AgentLogs.ts"
+import { AgentLogs } from "../../src/logs/AgentLogs.ts"
 
 const CAPACITY = 2
 /** The upstream's pace: 25 ms to the first token, then 1000 tokens/s per request. */

@@ -7,8 +7,8 @@
  */
 import { Console, Effect, Option, Result } from "effect"
 import { Argument, Command, Flag } from "effect/cli"
-import * as ObserverAddress from "../observe/ObserverAddress.ts"
-import * as Boot from "../supervision/Boot.ts"
+import * as ObserverAddress from "../observer/ObserverAddress.ts"
+import * as Boot from "../app/Boot.ts"
 import * as Shared from "./shared.ts"
 
 export const boot = Command.make("boot", {

@@ -1,9 +1,9 @@
 /** `agentos kernel`: runs the kernel in the foreground until SIGINT/SIGTERM, then exits 0. */
 import { Console, Effect, Option } from "effect"
 import { Command, Flag } from "effect/cli"
-import * as Daemon from "../kernel/Daemon.ts"
+import * as Daemon from "../app/Daemon.ts"
 import * as Provider from "../llm/Provider.ts"
-import { describeAgentDefaults, parseUidList } from "../kernel/KernelConfig.ts"
+import { describeAgentDefaults, parseUidList } from "../process/KernelConfig.ts"
 import * as Isolation from "../sandbox/Isolation.ts"
 import * as Shared from "./shared.ts"
 

@@ -9,7 +9,7 @@ import { Console, Effect, Option, Queue } from "effect"
 import { Argument, Command, Flag } from "effect/cli"
 import { Client } from "../client/Client.ts"
 import { ConnectionError } from "../client/ClientError.ts"
-import { format, type LogEntry } from "../observe/LogEntry.ts"
+import { format, type LogEntry } from "../protocol/LogEntry.ts"
 import { Op } from "../protocol/Op.ts"
 import * as Shared from "./shared.ts"
 

@@ -7,7 +7,7 @@
 import { NodeRuntime, NodeServices } from "@effect/platform-node"
 import { Cause, Effect, Exit } from "effect"
 import { Command } from "effect/cli"
-import { VERSION } from "../Version.ts"
+import { VERSION } from "../protocol/Version.ts"
 import { boot } from "./boot.ts"
 import { doctor } from "./doctor.ts"
 import { kernel } from "./kernel.ts"

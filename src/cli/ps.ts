@@ -7,7 +7,7 @@ import { Console, Effect } from "effect"
 import { Command, Flag } from "effect/cli"
 import type { AgentInfo } from "../client/Calls.ts"
 import { Client } from "../client/Client.ts"
-import * as Units from "../observe/Units.ts"
+import * as Units from "../text/Units.ts"
 import type { TreeNode } from "../supervision/Supervisor.ts"
 import * as Shared from "./shared.ts"
 

@@ -2,13 +2,13 @@
  * Flags every command shares (`--socket`, `--verbose`) and the client layer they select.
  */
 import { Option } from "effect"
-import * as AgentSpec from "../kernel/AgentSpec.ts"
-import { type AgentDefaults, DEFAULT_AGENT_LIMITS } from "../kernel/KernelConfig.ts"
+import * as AgentSpec from "../process/AgentSpec.ts"
+import { type AgentDefaults, DEFAULT_AGENT_LIMITS } from "../process/KernelConfig.ts"
 import { Flag } from "effect/cli"
 import * as Os from "node:os"
 import { Client } from "../client/Client.ts"
-import * as PeerCredentials from "../kernel/PeerCredentials.ts"
-import * as SocketPath from "../kernel/SocketPath.ts"
+import * as PeerCredentials from "../sandbox/PeerCredentials.ts"
+import * as SocketPath from "../protocol/SocketPath.ts"
 
 /** `--socket PATH`: the kernel's socket; default from the environment. */
 export const socket = Flag.String("socket").pipe(

@@ -1,7 +1,7 @@
 /**
  * `agentos top`: a live view of a kernel over its socket, redrawn every interval and on each
  * key: the supervision tree with each child's state, pid, restarts, uptime, CPU %, memory
- * against its limit, LLM tokens and queue, mailbox depth (src/observe/TopView.ts draws it).
+ * against its limit, LLM tokens and queue, mailbox depth (src/top/TopView.ts draws it).
  * Keys select a row, sort, and restart or stop the selected child after a y/N question. With
  * --once, or when stdout is not a terminal, it prints one plain frame and exits. Exit codes:
  * 0 on q or Ctrl-C, 1 when the kernel cannot be reached or goes away, 2 a usage error.
@@ -11,7 +11,7 @@ import { Command, Flag } from "effect/cli"
 import { Client } from "../client/Client.ts"
 import { ConnectionError, KernelCallError } from "../client/ClientError.ts"
 import type * as LlmStats from "../llm/LlmStats.ts"
-import * as TopView from "../observe/TopView.ts"
+import * as TopView from "../top/TopView.ts"
 import { Op } from "../protocol/Op.ts"
 import type { TreeNode } from "../supervision/Supervisor.ts"
 import * as Shared from "./shared.ts"

@@ -2,7 +2,7 @@
 import { Console, Effect } from "effect"
 import { Command, Flag } from "effect/cli"
 import { Client } from "../client/Client.ts"
-import * as Boot from "../supervision/Boot.ts"
+import * as Boot from "../app/Boot.ts"
 import type { TreeNode } from "../supervision/Supervisor.ts"
 import * as Shared from "./shared.ts"
 

@@ -4,7 +4,7 @@
  * socket path. It says HELLO, then offers every syscall as a Promise method. Syscalls the
  * kernel does not have yet reject with ENOSYS.
  */
-import * as SocketPath from "../kernel/SocketPath.ts"
+import * as SocketPath from "../protocol/SocketPath.ts"
 import type { HelloResult } from "./Calls.ts"
 import { Connection, type PromiseCalls, type Target } from "./Connection.ts"
 

@@ -4,7 +4,7 @@
  * from this table, so a syscall is added here and nowhere else.
  */
 import * as Op from "../protocol/Op.ts"
-import { PROTOCOL_VERSION } from "../Version.ts"
+import { PROTOCOL_VERSION } from "../protocol/Version.ts"
 
 /** A request to make, with its result type as a phantom. @category models */
 export interface CallSpec<Result> {

@@ -5,7 +5,7 @@
  */
 import { Context, Effect, Layer, Queue, Stream } from "effect"
 import type * as Message from "../protocol/Message.ts"
-import * as SocketPath from "../kernel/SocketPath.ts"
+import * as SocketPath from "../protocol/SocketPath.ts"
 import * as Calls from "./Calls.ts"
 import type { ConnectionError, KernelCallError } from "./ClientError.ts"
 import { Connection, type CallOptions, type Target } from "./Connection.ts"

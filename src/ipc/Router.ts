@@ -6,15 +6,15 @@
  * to (unknown, or a temporary child that has ended) is ENOENT, and its mailbox is dropped.
  */
 import { Context, Effect, Layer, PubSub } from "effect"
-import { Agents } from "../kernel/Agents.ts"
-import { Events } from "../kernel/Events.ts"
-import { KernelConfig } from "../kernel/KernelConfig.ts"
-import * as KernelError from "../kernel/KernelError.ts"
+import { Agents } from "../process/Agents.ts"
+import { Events } from "../process/Events.ts"
+import { KernelConfig } from "../process/KernelConfig.ts"
+import * as KernelError from "../process/KernelError.ts"
 import * as Cbor from "../protocol/Cbor.ts"
 import { Supervision } from "../supervision/Supervision.ts"
 import { isActive } from "../supervision/machines/TreeState.ts"
 import { findNode } from "../supervision/Supervisor.ts"
-import { isAlive } from "../kernel/AgentStatus.ts"
+import { isAlive } from "../process/AgentStatus.ts"
 import * as Mailbox from "./Mailbox.ts"
 
 /** Bytes a RECV reply adds around the payload (ids, keys, the sender's name aside). */

@@ -8,12 +8,12 @@
 import { Context, Data, Effect, Layer } from "effect"
 import * as Fs from "node:fs"
 import * as Net from "node:net"
-import { Agents } from "./Agents.ts"
+import { Agents } from "../process/Agents.ts"
 import { Kernel } from "./Kernel.ts"
-import { KernelConfig } from "./KernelConfig.ts"
-import * as PeerCredentials from "./PeerCredentials.ts"
+import { KernelConfig } from "../process/KernelConfig.ts"
+import * as PeerCredentials from "../sandbox/PeerCredentials.ts"
 import { Sessions } from "./Sessions.ts"
-import * as SocketPath from "./SocketPath.ts"
+import * as SocketPath from "../protocol/SocketPath.ts"
 
 /** The server could not start listening. @category errors */
 export class ListenError extends Data.TaggedError("ListenError")<{ readonly message: string }> {}

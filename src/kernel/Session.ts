@@ -8,15 +8,14 @@
  */
 import { Cause, Effect, Exit, type Fiber } from "effect"
 import type * as Net from "node:net"
-import * as ErrorCode from "../protocol/ErrorCode.ts"
 import * as Frame from "../protocol/Frame.ts"
 import * as Message from "../protocol/Message.ts"
 import * as Op from "../protocol/Op.ts"
 import type * as Cbor from "../protocol/Cbor.ts"
-import type { Call, Caller } from "./Caller.ts"
-import * as KernelError from "./KernelError.ts"
-import type { PeerCredentials } from "./PeerCredentials.ts"
-import type { AgentIdentity } from "./AgentConnections.ts"
+import type { Call, Caller } from "../process/Caller.ts"
+import * as KernelError from "../process/KernelError.ts"
+import type { PeerCredentials } from "../sandbox/PeerCredentials.ts"
+import type { AgentIdentity } from "../process/AgentConnections.ts"
 
 /** Stop reading a connection whose unread replies exceed this many bytes. */
 const WRITE_HIGH_WATER = 4 * 1024 * 1024
@@ -35,7 +34,7 @@ export interface Accepted {
   readonly agent?: AgentIdentity
 }
 
-export type { AgentIdentity } from "./AgentConnections.ts"
+export type { AgentIdentity } from "../process/AgentConnections.ts"
 
 /**
  * What a session needs of the kernel that serves it: its limits, how to decode requests, and
@@ -182,7 +181,7 @@ export class Session implements Caller {
     } else {
       const failure = exit.cause.reasons.find(Cause.isFailReason)
       if (failure !== undefined) {
-        const code = ErrorCode.fromError(failure.error)
+        const code = KernelError.code(failure.error)
         this.answered(op, code)
         this.write(Message.failure(id, code, failure.error.message))
       } else if (!Cause.hasInterruptsOnly(exit.cause)) {

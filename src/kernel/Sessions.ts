@@ -5,9 +5,9 @@
  * every connection.
  */
 import { Context, Deferred, Effect, Exit, FiberSet, Layer, Scope } from "effect"
-import { AgentConnections } from "./AgentConnections.ts"
-import { KernelConfig } from "./KernelConfig.ts"
-import type * as KernelError from "./KernelError.ts"
+import { AgentConnections } from "../process/AgentConnections.ts"
+import { KernelConfig } from "../process/KernelConfig.ts"
+import type * as KernelError from "../process/KernelError.ts"
 import * as Session from "./Session.ts"
 
 /** The kernel's connections. @category services */

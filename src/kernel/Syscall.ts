@@ -5,21 +5,21 @@
  */
 import { Effect, Schema } from "effect"
 import * as Cbor from "../protocol/Cbor.ts"
-import * as SchemaProblems from "../SchemaProblems.ts"
+import * as SchemaProblems from "../text/SchemaProblems.ts"
 import type { OpNumber } from "../protocol/Op.ts"
-import * as KernelError from "./KernelError.ts"
-import type { Agents } from "./Agents.ts"
-import type { Events } from "./Events.ts"
-import type { KernelConfig } from "./KernelConfig.ts"
-import type { Call, Caller } from "./Caller.ts"
+import * as KernelError from "../process/KernelError.ts"
+import type { Agents } from "../process/Agents.ts"
+import type { Events } from "../process/Events.ts"
+import type { KernelConfig } from "../process/KernelConfig.ts"
+import type { Call, Caller } from "../process/Caller.ts"
 import type { Sessions } from "./Sessions.ts"
 import type { Supervision } from "../supervision/Supervision.ts"
 import type { LlmScheduler } from "../llm/Scheduler.ts"
 import type { Router } from "../ipc/Router.ts"
-import type { AgentLogs } from "../observe/AgentLogs.ts"
-import type { KernelMetrics } from "../observe/KernelMetrics.ts"
+import type { AgentLogs } from "../logs/AgentLogs.ts"
+import type { KernelMetrics } from "../metrics/KernelMetrics.ts"
 
-export type { Call, Caller } from "./Caller.ts"
+export type { Call, Caller } from "../process/Caller.ts"
 
 /** What a syscall handler may use: the kernel's services. @category models */
 export type Services = KernelConfig | Sessions | Agents | Events | Supervision | Router | LlmScheduler | AgentLogs | KernelMetrics

@@ -4,7 +4,7 @@
  * named by their path from the root, `root/workers/crasher`, in events, logs and TREE.
  */
 import type { Effect } from "effect"
-import type { Sandbox } from "../kernel/AgentSpec.ts"
+import type { Sandbox } from "../process/AgentSpec.ts"
 import type { OpName } from "../protocol/Op.ts"
 import type * as Backoff from "./Backoff.ts"
 import type * as RestartIntensity from "./RestartIntensity.ts"

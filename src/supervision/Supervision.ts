@@ -6,7 +6,7 @@
  */
 import { Context, Deferred, Effect, Layer, type Scope } from "effect"
 import * as Path from "node:path"
-import * as KernelError from "../kernel/KernelError.ts"
+import * as KernelError from "../process/KernelError.ts"
 import type { ResolvedChild, ResolvedSupervisor, ResolvedTree } from "./ResolvedTree.ts"
 import * as Supervisor from "./Supervisor.ts"
 

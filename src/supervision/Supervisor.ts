@@ -9,9 +9,9 @@
  */
 import { Cause, Clock, Deferred, Effect, Exit, Fiber, Queue, Random, Scope } from "effect"
 import { initialTransition, transition } from "xstate"
-import { Agents } from "../kernel/Agents.ts"
-import { Events, type SupervisorReport } from "../kernel/Events.ts"
-import * as KernelError from "../kernel/KernelError.ts"
+import { Agents } from "../process/Agents.ts"
+import { Events, type SupervisorReport } from "../process/Events.ts"
+import * as KernelError from "../process/KernelError.ts"
 import * as ExitReason from "../sandbox/ExitReason.ts"
 import * as Backoff from "./Backoff.ts"
 import { ChildLifecycle } from "./machines/ChildLifecycle.ts"

@@ -6,8 +6,8 @@
  * `simple_one_for_one` supervisor has exactly one child, its template.
  */
 import { Data, Effect, Result, Schema } from "effect"
-import * as SchemaProblems from "../SchemaProblems.ts"
-import { Sandbox, SpawnArgs } from "../kernel/AgentSpec.ts"
+import * as SchemaProblems from "../text/SchemaProblems.ts"
+import { Sandbox, SpawnArgs } from "../process/AgentSpec.ts"
 import type { OpName } from "../protocol/Op.ts"
 import * as Backoff from "./Backoff.ts"
 import type { ResolvedAgent, ResolvedChild, ResolvedService, ResolvedSupervisor, ResolvedTree } from "./ResolvedTree.ts"

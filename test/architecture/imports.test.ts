@@ -1,8 +1,9 @@
 /**
- * The import graph of src/: no circle of imports, type imports included, so each file sits on
- * one floor and reaches only downward; and, the part that runs, no circle of value imports (one
- * once left the syscall table with undefined entries at module evaluation). Read with a plain
- * parser of import and export lines; dynamic imports, which run later, do not count.
+ * The import graph of src/: each folder sits on one floor (docs/architecture.md) and imports only
+ * from floors below its own; no circle of imports, type imports included; and, the part that
+ * runs, no circle of value imports (one once left the syscall table with undefined entries at
+ * module evaluation). Read with a plain parser of import and export lines; dynamic imports,
+ * which run later, do not count.
  */
 import * as Fs from "node:fs"
 import * as Path from "node:path"
@@ -75,7 +76,50 @@ export const circles = (graph: ReadonlyMap<string, ReadonlyArray<string>>): Arra
   return found
 }
 
+/**
+ * The floors, lowest first, as docs/architecture.md draws them. Folders on one floor do not
+ * import each other. `.` is src/index.ts, the package's entry, above everything.
+ */
+export const FLOORS: ReadonlyArray<ReadonlyArray<string>> = [
+  ["text"],
+  ["protocol"],
+  ["sandbox", "client"],
+  ["process"],
+  ["supervision", "llm", "logs"],
+  ["ipc"],
+  ["metrics"],
+  ["kernel", "observer", "top"],
+  ["app"],
+  ["cli"],
+  ["."]
+]
+
+const floorOf = (file: string): number => {
+  const rel = Path.relative(SRC, file)
+  const folder = rel.includes("/") ? rel.slice(0, rel.indexOf("/")) : "."
+  return FLOORS.findIndex((floor) => floor.includes(folder))
+}
+
+const folderOf = (file: string): string => {
+  const rel = Path.relative(SRC, file)
+  return rel.includes("/") ? rel.slice(0, rel.indexOf("/")) : "."
+}
+
 describe("the import graph of src/", () => {
+  it("places every folder of src/ on a floor", () => {
+    const folders = [...new Set(sources(SRC).map(folderOf))].sort()
+    expect(folders.filter((f) => floorOf(Path.join(SRC, f, "x.ts")) < 0)).toEqual([])
+    expect(folders).toEqual(FLOORS.flat().sort())
+  })
+
+  it("imports only downward: from a folder to folders of lower floors (type imports included)", () => {
+    const upward = sources(SRC).flatMap((f) =>
+      imports(f, Fs.readFileSync(f, "utf8"), true)
+        .filter((i) => i.startsWith(`${SRC}/`) && folderOf(i) !== folderOf(f) && floorOf(i) >= floorOf(f))
+        .map((i) => `${Path.relative(SRC, f)} → ${Path.relative(SRC, i)}`))
+    expect(upward, `imports that do not run downward:\n${upward.join("\n")}`).toEqual([])
+  })
+
   const circlesOf = (types: boolean): Array<string> => {
     const files = sources(SRC)
     expect(files.length).toBeGreaterThan(100)

@@ -5,7 +5,7 @@
 import * as Fs from "node:fs"
 import * as Path from "node:path"
 import { describe, expect, it } from "vitest"
-import { VERSION } from "../../src/Version.ts"
+import { VERSION } from "../../src/protocol/Version.ts"
 import * as Cli from "../support/cli.ts"
 import { tempDir } from "../support/kernel.ts"
 import * as Cleanups from "../support/cleanups.ts"

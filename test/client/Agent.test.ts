@@ -7,7 +7,7 @@ import * as Net from "node:net"
 import * as Path from "node:path"
 import { describe, expect, it } from "vitest"
 import { connect } from "../../src/client/Agent.ts"
-import * as PeerCredentials from "../../src/kernel/PeerCredentials.ts"
+import * as PeerCredentials from "../../src/sandbox/PeerCredentials.ts"
 import { startKernel, type TestKernel } from "../support/kernel.ts"
 import * as Cleanups from "../support/cleanups.ts"
 

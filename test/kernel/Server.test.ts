@@ -14,7 +14,7 @@ import * as Syscall from "../../src/kernel/Syscall.ts"
 import * as Cbor from "../../src/protocol/Cbor.ts"
 import * as Frame from "../../src/protocol/Frame.ts"
 import { Op } from "../../src/protocol/Op.ts"
-import { PROTOCOL_VERSION } from "../../src/Version.ts"
+import { PROTOCOL_VERSION } from "../../src/protocol/Version.ts"
 import { RawConnection, startKernel, tempDir, type TestKernel } from "../support/kernel.ts"
 import * as Cleanups from "../support/cleanups.ts"
 

@@ -10,7 +10,7 @@ import { FetchHttpClient } from "effect/http"
 import * as Path from "node:path"
 import { describe, expect, it } from "vitest"
 import { Connection } from "../../src/client/Connection.ts"
-import * as Daemon from "../../src/kernel/Daemon.ts"
+import * as Daemon from "../../src/app/Daemon.ts"
 import type * as LlmStats from "../../src/llm/LlmStats.ts"
 import * as Gemini from "../../src/llm/providers/Gemini.ts"
 import { LlmScheduler } from "../../src/llm/Scheduler.ts"
@@ -20,7 +20,7 @@ import * as Cli from "../support/cli.ts"
 import { startKernel, tempDir } from "../support/kernel.ts"
 import * as Cleanups from "../support/cleanups.ts"
 import * as Until from "../support/until.ts"
-import { AgentLogs } from "../../src/observe/AgentLogs.ts"
+import { AgentLogs } from "../../src/logs/AgentLogs.ts"
 
 const thinker = Path.join(import.meta.dirname, "agents", "thinker.ts")
 const cleanups = Cleanups.perTest()

@@ -6,7 +6,7 @@
  * its request upstream. Nothing asserts on time.
  */
 import { Context, Effect, Exit, Layer, Redacted, Scope } from "effect"
-import * as Capabilities from "../../src/kernel/Capabilities.ts"
+import * as Capabilities from "../../src/process/Capabilities.ts"
 import type { Caller } from "../../src/kernel/Syscall.ts"
 import { FetchHttpClient } from "effect/http"
 import { describe, expect, it } from "vitest"

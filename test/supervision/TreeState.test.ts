@@ -3,7 +3,7 @@
  * beside the process table) and read by the supervisors, the router, boot, `top` and the observer.
  */
 import { describe, expect, it } from "vitest"
-import * as AgentStatus from "../../src/kernel/AgentStatus.ts"
+import * as AgentStatus from "../../src/process/AgentStatus.ts"
 import { ChildLifecycle } from "../../src/supervision/machines/ChildLifecycle.ts"
 import * as TreeState from "../../src/supervision/machines/TreeState.ts"
 

@@ -12,7 +12,7 @@ import * as Path from "node:path"
 import * as Readline from "node:readline"
 import type { Readable, Writable } from "node:stream"
 import { fileURLToPath } from "node:url"
-import * as PeerCredentials from "../../src/kernel/PeerCredentials.ts"
+import * as PeerCredentials from "../../src/sandbox/PeerCredentials.ts"
 import * as LaunchSpec from "../../src/sandbox/LaunchSpec.ts"
 import * as LaunchStatus from "../../src/sandbox/LaunchStatus.ts"
 

@@ -5,7 +5,7 @@
 import { Effect, Schema } from "effect"
 import { Router } from "../../ipc/Router.ts"
 import { Op } from "../../protocol/Op.ts"
-import * as KernelError from "../KernelError.ts"
+import * as KernelError from "../../process/KernelError.ts"
 import * as Syscall from "../Syscall.ts"
 import type { Caller } from "../Syscall.ts"
 

@@ -9,7 +9,7 @@ import { Effect, Result, Schema } from "effect"
 import { Op } from "../../protocol/Op.ts"
 import { Supervision } from "../../supervision/Supervision.ts"
 import { decodeTree } from "../../supervision/Tree.ts"
-import * as KernelError from "../KernelError.ts"
+import * as KernelError from "../../process/KernelError.ts"
 import * as Syscall from "../Syscall.ts"
 
 const decode = Syscall.decodeArgs(Schema.Struct({

@@ -1,7 +1,7 @@
 /** HEARTBEAT (0x41): `{}` → `{}`; records that the calling agent is alive (its watchdog's input). */
 import { Clock, Effect } from "effect"
 import { Op } from "../../protocol/Op.ts"
-import { Agents } from "../Agents.ts"
+import { Agents } from "../../process/Agents.ts"
 import * as Syscall from "../Syscall.ts"
 
 /** @category syscalls */

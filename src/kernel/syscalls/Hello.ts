@@ -6,9 +6,9 @@
 import { Effect, Schema } from "effect"
 import { Router } from "../../ipc/Router.ts"
 import { Op } from "../../protocol/Op.ts"
-import { PROTOCOL_VERSION, VERSION } from "../../Version.ts"
-import { KernelConfig } from "../KernelConfig.ts"
-import * as KernelError from "../KernelError.ts"
+import { PROTOCOL_VERSION, VERSION } from "../../protocol/Version.ts"
+import { KernelConfig } from "../../process/KernelConfig.ts"
+import * as KernelError from "../../process/KernelError.ts"
 import * as Syscall from "../Syscall.ts"
 
 const HelloArgs = Schema.Struct({

@@ -6,8 +6,8 @@
 import { Effect, Schema } from "effect"
 import { Op } from "../../protocol/Op.ts"
 import * as ExitReason from "../../sandbox/ExitReason.ts"
-import { Agents } from "../Agents.ts"
-import * as KernelError from "../KernelError.ts"
+import { Agents } from "../../process/Agents.ts"
+import * as KernelError from "../../process/KernelError.ts"
 import * as Syscall from "../Syscall.ts"
 import * as Target from "./Target.ts"
 

@@ -5,7 +5,7 @@
 import { Clock, Effect } from "effect"
 import { Router } from "../../ipc/Router.ts"
 import { Op } from "../../protocol/Op.ts"
-import * as Agents from "../Agents.ts"
+import * as Agents from "../../process/Agents.ts"
 import * as Syscall from "../Syscall.ts"
 
 /** @category syscalls */

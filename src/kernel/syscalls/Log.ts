@@ -4,7 +4,7 @@
  */
 import { Clock, Effect, Schema } from "effect"
 import { Op } from "../../protocol/Op.ts"
-import { Agents } from "../Agents.ts"
+import { Agents } from "../../process/Agents.ts"
 import * as Syscall from "../Syscall.ts"
 
 const decode = Syscall.decodeArgs(Schema.Struct({

@@ -8,12 +8,12 @@
  * Beyond DESIGN.md's table (docs/protocol.md); not in an agent's default caps.
  */
 import { Deferred, Effect, Fiber, PubSub, Schema } from "effect"
-import { AgentLogs } from "../../observe/AgentLogs.ts"
-import type { LogEntry } from "../../observe/LogEntry.ts"
+import { AgentLogs } from "../../logs/AgentLogs.ts"
+import type { LogEntry } from "../../protocol/LogEntry.ts"
 import { Op } from "../../protocol/Op.ts"
-import { Agents } from "../Agents.ts"
-import { Events } from "../Events.ts"
-import * as KernelError from "../KernelError.ts"
+import { Agents } from "../../process/Agents.ts"
+import { Events } from "../../process/Events.ts"
+import * as KernelError from "../../process/KernelError.ts"
 import * as Syscall from "../Syscall.ts"
 
 /** Lines returned when `n` is not given. @category models */

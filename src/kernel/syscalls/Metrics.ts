@@ -4,7 +4,7 @@
  * agent's default caps: it shows every agent's figures, so it needs a grant, like SUBSCRIBE.
  */
 import { Effect, Schema } from "effect"
-import { KernelMetrics } from "../../observe/KernelMetrics.ts"
+import { KernelMetrics } from "../../metrics/KernelMetrics.ts"
 import { Op } from "../../protocol/Op.ts"
 import * as Syscall from "../Syscall.ts"
 

@@ -10,7 +10,7 @@ import { Effect, Schema } from "effect"
 import { Router } from "../../ipc/Router.ts"
 import * as Cbor from "../../protocol/Cbor.ts"
 import { Op } from "../../protocol/Op.ts"
-import * as KernelError from "../KernelError.ts"
+import * as KernelError from "../../process/KernelError.ts"
 import * as Syscall from "../Syscall.ts"
 
 interface Args {

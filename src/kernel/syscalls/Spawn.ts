@@ -8,9 +8,9 @@
  */
 import { Effect } from "effect"
 import { Op } from "../../protocol/Op.ts"
-import * as AgentSpec from "../AgentSpec.ts"
-import { Agents } from "../Agents.ts"
-import * as KernelError from "../KernelError.ts"
+import * as AgentSpec from "../../process/AgentSpec.ts"
+import { Agents } from "../../process/Agents.ts"
+import * as KernelError from "../../process/KernelError.ts"
 import * as Syscall from "../Syscall.ts"
 
 const decodeRequest = Syscall.decodeArgs(AgentSpec.SpawnRequest)

@@ -10,9 +10,9 @@
 import { Clock, Effect, Schema } from "effect"
 import { LlmScheduler } from "../../llm/Scheduler.ts"
 import { Op } from "../../protocol/Op.ts"
-import { KernelConfig } from "../KernelConfig.ts"
+import { KernelConfig } from "../../process/KernelConfig.ts"
 import * as ExitReason from "../../sandbox/ExitReason.ts"
-import * as Agents from "../Agents.ts"
+import * as Agents from "../../process/Agents.ts"
 import * as Syscall from "../Syscall.ts"
 import * as Target from "./Target.ts"
 

@@ -5,7 +5,7 @@
  */
 import { Effect, Fiber, PubSub, Schema } from "effect"
 import { Op } from "../../protocol/Op.ts"
-import { Events } from "../Events.ts"
+import { Events } from "../../process/Events.ts"
 import * as Syscall from "../Syscall.ts"
 
 const decode = Syscall.decodeArgs(Schema.Struct({

@@ -1,6 +1,6 @@
 /** The `{name}` or `{id}` that KILL, WAIT and STAT address an agent by. */
 import { Effect, Schema } from "effect"
-import * as KernelError from "../KernelError.ts"
+import * as KernelError from "../../process/KernelError.ts"
 
 /** Either field, as the protocol table has it (`{name or id}`). @category models */
 export const Target = {

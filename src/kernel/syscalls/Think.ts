@@ -13,9 +13,9 @@ import type { LlmError } from "../../llm/LlmError.ts"
 import type * as LlmRequest from "../../llm/LlmRequest.ts"
 import { type AgentLimits, LlmScheduler } from "../../llm/Scheduler.ts"
 import { Op } from "../../protocol/Op.ts"
-import type * as AgentSpec from "../AgentSpec.ts"
-import { Agents } from "../Agents.ts"
-import * as KernelError from "../KernelError.ts"
+import type * as AgentSpec from "../../process/AgentSpec.ts"
+import { Agents } from "../../process/Agents.ts"
+import * as KernelError from "../../process/KernelError.ts"
 import * as Syscall from "../Syscall.ts"
 
 const Message = Schema.Struct({

@@ -5,7 +5,7 @@
 import { Effect, Schema } from "effect"
 import { Op } from "../../protocol/Op.ts"
 import * as ExitReason from "../../sandbox/ExitReason.ts"
-import { Agents } from "../Agents.ts"
+import { Agents } from "../../process/Agents.ts"
 import * as Syscall from "../Syscall.ts"
 import * as Target from "./Target.ts"
 
