@@ -323,8 +323,7 @@ const launcherGroup = async (kind: Kind, n: number, dir: string, cgroupParent: s
     Fs.chownSync(workdir, uid, uid)
     let count = 0
     // What Agents.toLaunchSpec builds for this agent.
-    const spec = (): LaunchSpec.LaunchSpec => ({
-      argv: r.argv,
+    const spec = (): LaunchSpec.LaunchSpec => LaunchSpec.make(r.argv, {
       env: { PATH: "/usr/local/bin:/usr/bin:/bin", HOME: workdir, LANG: "C.UTF-8", AGENTOS_FD: "3", AGENTOS_NAME: `launcher-${i}` },
       cwd: workdir,
       hostname: `launcher-${i}`,
@@ -333,14 +332,8 @@ const launcherGroup = async (kind: Kind, n: number, dir: string, cgroupParent: s
       cgroup: `${cgroupParent}/l${uid}-${count++}`,
       memoryMax: AgentSpec.parseSize(sandbox.memory)!,
       pidsMax: sandbox.pids,
-      namespaces: LaunchSpec.allNamespaces,
       readOnly: r.readOnly,
-      readWrite: [],
-      workdir,
-      tmpfs: [],
-      network: "none",
-      seccomp: "default",
-      rlimits: { core: 0 }
+      workdir
     })
     let current: Launched | undefined
     let waiter: ((at: bigint) => void) | undefined

@@ -19,7 +19,7 @@ import * as Observer from "../observer/Observer.ts"
 import * as ObserverToken from "../observer/ObserverToken.ts"
 import { Supervision } from "../supervision/Supervision.ts"
 import { isActive } from "../supervision/machines/TreeState.ts"
-import type { TreeNode } from "../supervision/Supervisor.ts"
+import type { TreeNode } from "../protocol/Rows.ts"
 import { decodeTree } from "../supervision/Tree.ts"
 import type { ResolvedTree } from "../supervision/ResolvedTree.ts"
 

@@ -5,10 +5,9 @@
  */
 import { Console, Effect } from "effect"
 import { Command, Flag } from "effect/cli"
-import type { AgentInfo } from "../client/Calls.ts"
 import { Client } from "../client/Client.ts"
+import type { ListRow, TreeNode } from "../protocol/Rows.ts"
 import * as Units from "../text/Units.ts"
-import type { TreeNode } from "../supervision/Supervisor.ts"
 import * as Shared from "./shared.ts"
 
 const header = ["NAME", "KIND", "STATE", "PID", "RESTARTS", "UPTIME", "MEMORY", "REASON"]
@@ -19,7 +18,7 @@ const render = (rows: ReadonlyArray<ReadonlyArray<string>>): ReadonlyArray<strin
   return [header, ...rows].map((cells) => cells.map((c, i) => c.padEnd(widths[i]!)).join("  ").trimEnd())
 }
 
-const agentCells = (name: string, kind: string, state: string, row: AgentInfo | undefined, restarts: number, reason: unknown): Array<string> => [
+const agentCells = (name: string, kind: string, state: string, row: ListRow | undefined, restarts: number, reason: string | null): Array<string> => [
   name,
   kind,
   state,
@@ -27,14 +26,14 @@ const agentCells = (name: string, kind: string, state: string, row: AgentInfo | 
   String(restarts),
   row === undefined ? "-" : Units.duration(row.uptimeMs),
   row === undefined ? "-" : Units.bytes(row.memoryBytes),
-  typeof reason === "string" && state !== "running" ? reason : ""
+  reason !== null && state !== "running" ? reason : ""
 ]
 
 /**
  * Renders the tree, leaves indented under their supervisor, each agent with its LIST row (its
  * current incarnation), then the agents not in the tree. @category constructors
  */
-export const formatPs = (tree: TreeNode | null, rows: ReadonlyArray<AgentInfo>): string => {
+export const formatPs = (tree: TreeNode | null, rows: ReadonlyArray<ListRow>): string => {
   const byName = new Map(rows.map((r) => [r.name, r]))
   const shown = new Set<string>()
   const lines: Array<Array<string>> = []
@@ -59,6 +58,6 @@ export const ps = Command.make("ps", {
     const client = yield* Client
     const rows = yield* client.list()
     if (json) return yield* Console.log(JSON.stringify(rows, null, 2))
-    const tree = (yield* client.tree()) as TreeNode | null
+    const tree = yield* client.tree()
     yield* Console.log(formatPs(tree, rows))
   }).pipe(Effect.provide(Shared.clientLayer(socket)))).pipe(Command.withDescription("Show the supervision tree and the kernel's agents: state, pid, restarts, uptime, memory"))

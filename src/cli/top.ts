@@ -13,7 +13,6 @@ import { ConnectionError, KernelCallError } from "../client/ClientError.ts"
 import type * as LlmStats from "../llm/LlmStats.ts"
 import * as TopView from "../top/TopView.ts"
 import { Op } from "../protocol/Op.ts"
-import type { TreeNode } from "../supervision/Supervisor.ts"
 import * as Shared from "./shared.ts"
 
 // ---------------------------------------------------------------------------------------------
@@ -29,7 +28,7 @@ export const fetchSnapshot = Effect.gen(function* () {
     // Taken after LIST answered: LIST read the cgroups' CPU time a moment before.
     time: yield* Clock.currentTimeMillis,
     kernelId: kernel.kernel?.id ?? null,
-    tree: tree as TreeNode | null,
+    tree,
     rows,
     llm: kernel.llm ?? null
   } satisfies TopView.Snapshot

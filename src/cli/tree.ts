@@ -3,7 +3,6 @@ import { Console, Effect } from "effect"
 import { Command, Flag } from "effect/cli"
 import { Client } from "../client/Client.ts"
 import * as Boot from "../app/Boot.ts"
-import type { TreeNode } from "../supervision/Supervisor.ts"
 import * as Shared from "./shared.ts"
 
 export const tree = Command.make("tree", {
@@ -12,7 +11,7 @@ export const tree = Command.make("tree", {
   json: Flag.Boolean("json").pipe(Flag.withDescription("print TREE's answer as JSON"), Flag.withDefault(false))
 }, ({ socket, json }) =>
   Effect.gen(function* () {
-    const root = (yield* (yield* Client).tree()) as TreeNode | null
+    const root = yield* (yield* Client).tree()
     if (json) return yield* Console.log(JSON.stringify(root, null, 2))
     if (root === null) return yield* Console.log("(no supervision tree)")
     for (const line of Boot.formatTree(root)) yield* Console.log(line)

@@ -4,6 +4,8 @@
  * from this table, so a syscall is added here and nowhere else.
  */
 import * as Op from "../protocol/Op.ts"
+import type * as Results from "../protocol/Results.ts"
+import type * as Rows from "../protocol/Rows.ts"
 import { PROTOCOL_VERSION } from "../protocol/Version.ts"
 
 /** A request to make, with its result type as a phantom. @category models */
@@ -16,33 +18,11 @@ export interface CallSpec<Result> {
 const spec = <Result>(op: Op.OpNumber, args?: unknown): CallSpec<Result> =>
   args === undefined ? { op } : { op, args }
 
-/** HELLO's answer. @category models */
-export interface HelloResult {
-  readonly agent: {
-    readonly session: number
-    readonly name: string | null
-    readonly kind: "client" | "agent"
-    readonly pid: number
-    readonly uid: number
-    readonly gid: number
-  }
-  readonly kernel: { readonly id: string; readonly version: string; readonly protocol: number; readonly pid: number }
-  readonly limits: { readonly maxFrame: number; readonly maxInFlight: number }
-}
+/** HELLO's answer: the protocol's (protocol/Results.ts), which kernel/syscalls/Hello.ts builds. @category models */
+export type HelloResult = Results.HelloResult
 
-/** One row of LIST. @category models */
-export interface AgentInfo {
-  readonly id: string
-  readonly name: string
-  readonly pid: number | null
-  readonly status: string
-  readonly restarts: number
-  /** Its cgroup's memory limit (memory.max); null when unlimited, or once it has ended. */
-  readonly memoryLimitBytes: number | null
-  /** Its mailbox: messages waiting, and received but not acked; null before anything is sent to it or received by it. */
-  readonly mailbox?: { readonly depth: number; readonly inFlight: number } | null
-  readonly [field: string]: unknown
-}
+/** One row of LIST: the protocol's (protocol/Rows.ts), which the kernel builds. @category models */
+export type AgentInfo = Rows.ListRow
 
 /** Omits undefined fields, so optional args never travel as CBOR undefined. */
 const compact = (fields: Record<string, unknown>): Record<string, unknown> =>
@@ -52,17 +32,13 @@ const compact = (fields: Record<string, unknown>): Record<string, unknown> =>
 export const calls = {
   hello: (name?: string) => spec<HelloResult>(Op.Op.HELLO, compact({ version: PROTOCOL_VERSION, name })),
   noop: <A>(value?: A) => spec<A>(Op.Op.NOOP, value),
-  list: () => spec<ReadonlyArray<AgentInfo>>(Op.Op.LIST, {}),
+  list: () => spec<ReadonlyArray<Rows.ListRow>>(Op.Op.LIST, {}),
   think: (args: { readonly prompt?: string; readonly messages?: ReadonlyArray<unknown>; readonly model?: string; readonly maxTokens?: number }) =>
     spec<{ readonly content: string; readonly usage: unknown; readonly model: string }>(Op.Op.THINK, compact(args)),
   spawn: (args: { readonly name: string; readonly run: string; readonly args?: ReadonlyArray<string>; readonly [field: string]: unknown }) =>
     spec<{ readonly id: string; readonly name: string; readonly pid: number; readonly status: string }>(Op.Op.SPAWN, compact(args)),
   kill: (target: string, signal?: string) => spec<{ readonly killed: boolean }>(Op.Op.KILL, compact({ name: target, signal })),
-  wait: (target: string, timeoutMs?: number) =>
-    spec<{ readonly code: number | null; readonly signal: string | null; readonly reason: string }>(
-      Op.Op.WAIT,
-      compact({ name: target, timeoutMs })
-    ),
+  wait: (target: string, timeoutMs?: number) => spec<Results.WaitResult>(Op.Op.WAIT, compact({ name: target, timeoutMs })),
   stat: (target: string) => spec<Record<string, unknown>>(Op.Op.STAT, { name: target }),
   send: (to: string, payload: unknown, nowait?: boolean) =>
     spec<{ readonly msgId: number }>(Op.Op.SEND, compact({ to, payload, nowait })),
@@ -75,7 +51,8 @@ export const calls = {
   log: (level: string, msg: string, fields?: Record<string, unknown>) =>
     spec<Record<string, never>>(Op.Op.LOG, compact({ level, msg, fields })),
   heartbeat: () => spec<Record<string, never>>(Op.Op.HEARTBEAT, {}),
-  tree: () => spec<unknown>(Op.Op.TREE, {})
+  /** Null when the kernel runs no tree. */
+  tree: () => spec<Rows.TreeNode | null>(Op.Op.TREE, {})
 } as const
 
 /** The table's type. @category models */

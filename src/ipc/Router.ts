@@ -13,7 +13,7 @@ import * as KernelError from "../process/KernelError.ts"
 import * as Cbor from "../protocol/Cbor.ts"
 import { Supervision } from "../supervision/Supervision.ts"
 import { isActive } from "../supervision/machines/TreeState.ts"
-import { findNode } from "../supervision/Supervisor.ts"
+import { findNode, type MailboxFigures } from "../protocol/Rows.ts"
 import { isAlive } from "../process/AgentStatus.ts"
 import * as Mailbox from "./Mailbox.ts"
 
@@ -29,11 +29,7 @@ export interface Received {
   readonly redelivered: boolean
 }
 
-/** A mailbox's figures as LIST shows them: messages waiting, and received but not yet acked. @category models */
-export interface MailboxFigures {
-  readonly depth: number
-  readonly inFlight: number
-}
+export type { MailboxFigures } from "../protocol/Rows.ts"
 
 /** One mailbox's figures, for STAT and metrics. @category models */
 export interface MailboxStats {

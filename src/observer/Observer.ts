@@ -16,9 +16,9 @@ import * as Http from "node:http"
 import { Agents, row } from "../process/Agents.ts"
 import { type AgentOutput, Events, type LifecycleEvent } from "../process/Events.ts"
 import * as KernelError from "../process/KernelError.ts"
+import { findNode } from "../protocol/Rows.ts"
 import { LlmScheduler } from "../llm/Scheduler.ts"
 import { Supervision } from "../supervision/Supervision.ts"
-import { findNode } from "../supervision/Supervisor.ts"
 import { AgentLogs, type LogEntry } from "../logs/AgentLogs.ts"
 import { KernelMetrics } from "../metrics/KernelMetrics.ts"
 import * as ObserverAddress from "./ObserverAddress.ts"
@@ -170,6 +170,11 @@ export const start = (options: Options): Effect.Effect<Running, ObserverError, S
     // -- routes -------------------------------------------------------------------------------
 
     const page = HttpServerResponse.html(ObserverPage.html)
+    // Its types stripped once, here, not per request (and not by commands that never serve it).
+    const script = yield* Effect.try({
+      try: ObserverPage.script,
+      catch: (cause) => new ObserverError({ message: `observer: preparing its page script ${ObserverPage.scriptFile.pathname}: ${cause instanceof Error ? cause.message : String(cause)}` })
+    })
     const events$ = Stream.unwrap(Effect.gen(function* () {
       // Subscribed before the first snapshot is built: nothing falls between the two.
       const subscription = yield* PubSub.subscribe(updates)
@@ -227,7 +232,7 @@ export const start = (options: Options): Effect.Effect<Running, ObserverError, S
       return Effect.succeed(eventStream(lines.pipe(Stream.interruptWhen(Deferred.await(closing)))))
     }
 
-    /** Restarts (terminate, then restart_child) or stops (terminate_child) the child at `path`. */
+    /** Restarts (the supervisor's `restart`: terminate, then restart_child) or stops (terminate_child) the child at `path`. */
     const act = (action: "restart" | "stop", path: string) =>
       Effect.gen(function* () {
         const slash = path.lastIndexOf("/")
@@ -240,18 +245,12 @@ export const start = (options: Options): Effect.Effect<Running, ObserverError, S
         if (handle === undefined) return yield* new KernelError.NotFound({ message: `path: no supervisor at ${parent}` })
         return yield* handle.call((actor) =>
           Effect.gen(function* () {
-            const child = actor.children.find((c) => c.spec.name === name)
+            const child = actor.node(name)
             if (child === undefined) return yield* new KernelError.NotFound({ message: `path: ${parent} has no child named ${name}` })
-            if (parent === "init" && child.spec._tag === "service") {
+            if (parent === "init" && child.kind === "service") {
               return yield* new KernelError.PermissionDenied({ message: `path: ${path} is one of the kernel's own services, not part of a booted tree` })
             }
-            if (action === "stop") return yield* actor.terminateChild(name)
-            // OTP forgets a dynamic or temporary child once it is terminated: it cannot come back.
-            if (child.dynamic || child.spec.restart === "temporary") {
-              return yield* new KernelError.Busy({ message: `${path} is ${child.dynamic ? "a dynamic" : "a temporary"} child: terminating it removes it, so it cannot be restarted` })
-            }
-            yield* actor.terminateChild(name)
-            return yield* actor.restartChild(name)
+            return yield* (action === "stop" ? actor.terminateChild(name) : actor.restart(name))
           })
         )
       })
@@ -290,7 +289,7 @@ export const start = (options: Options): Effect.Effect<Running, ObserverError, S
       const method = request.method
       const get = method === "GET" || method === "HEAD"
       if (get && path === "/") return page.pipe(HttpServerResponse.setHeaders(pageHeaders))
-      if (get && path === "/observer.js") return HttpServerResponse.text(ObserverPage.script, { contentType: "text/javascript; charset=utf-8", headers: pageHeaders })
+      if (get && path === "/observer.js") return HttpServerResponse.text(script, { contentType: "text/javascript; charset=utf-8", headers: pageHeaders })
       if (get && path === "/observer.css") return HttpServerResponse.text(ObserverPage.css, { contentType: "text/css; charset=utf-8", headers: pageHeaders })
       if (method === "GET" && path === "/events") return eventStream(events$.pipe(Stream.interruptWhen(Deferred.await(closing))))
       if (get && path === "/api/snapshot") return json(200, yield* snapshot)

@@ -8,7 +8,8 @@
 import type { LifecycleEvent, SupervisorReport } from "../process/Events.ts"
 import type * as LlmStats from "../llm/LlmStats.ts"
 import { isAlive } from "../process/AgentStatus.ts"
-import type { TreeNode } from "../supervision/Supervisor.ts"
+import type * as Rows from "../protocol/Rows.ts"
+import type { TreeNode } from "../protocol/Rows.ts"
 import * as Units from "../text/Units.ts"
 
 /** Samples kept per agent: a minute at one a second. */
@@ -17,24 +18,8 @@ export const HISTORY = 60
 export const RECENT_EVENTS = 100
 export const RECENT_ESCALATIONS = 20
 
-/**
- * The part of a LIST row the observer reads (Agents.row); the optional fields are there when
- * the kernel reports them.
- * @category models
- */
-export interface AgentRow {
-  readonly id: string
-  readonly name: string
-  readonly pid: number | null
-  readonly status: string
-  readonly restarts: number
-  readonly uptimeMs: number
-  readonly memoryBytes: number | null
-  readonly cpuUs: number | null
-  readonly reason: string | null
-  readonly memoryLimitBytes?: number | null
-  readonly mailbox?: { readonly depth: number; readonly inFlight: number } | null
-}
+/** A row of the process table as the observer shows it: LIST's row (protocol/Rows.ts), its mailbox when it has the figure. @category models */
+export type AgentRow = Rows.AgentRow & { readonly mailbox?: Rows.MailboxFigures | null }
 
 /** Recent samples of one agent (oldest first); null where it had no process or no figure. @category models */
 export interface Series {

@@ -64,7 +64,8 @@ const opNames = Object.keys(Op.Op) as Array<Op.OpName>
 const PositiveInt = Schema.Int.check(Schema.isGreaterThan(0))
 
 /**
- * An agent's share of the kernel's LLM and its limits. A field may also be null (the tree's
+ * An agent's share of the kernel's LLM and its limits, as SPAWN and a tree file's `agent(...)`
+ * both take them (supervision/Tree.ts uses this schema). A field may also be null (the tree's
  * resolved form), which means the same as leaving it out: weight 1, no limit.
  * @category models
  */

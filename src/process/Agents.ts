@@ -16,6 +16,7 @@ import * as Isolation from "../sandbox/Isolation.ts"
 import { Launcher, type Launched } from "../sandbox/Launcher.ts"
 import * as LaunchSpec from "../sandbox/LaunchSpec.ts"
 import type { LogEntry } from "../protocol/LogEntry.ts"
+import type * as Rows from "../protocol/Rows.ts"
 import type { Ended } from "../sandbox/LaunchStatus.ts"
 import { chooseRange, parseSubordinate, UidRange } from "../sandbox/UidRange.ts"
 import { AgentConnections } from "./AgentConnections.ts"
@@ -109,8 +110,8 @@ export const live = (agent: Agent): Cgroups.Stats | undefined => {
   }
 }
 
-/** A LIST row. @category models */
-export const row = (agent: Agent, now: number) => {
+/** An agent's LIST row, without its mailbox (the router's; kernel/syscalls/List.ts adds it). @category constructors */
+export const row = (agent: Agent, now: number): Rows.AgentRow => {
   const stats = live(agent)
   return {
     id: agent.id,
@@ -354,148 +355,147 @@ export class Agents extends Context.Service<Agents, {
     const output = (agent: Agent, stream: LogEntry["stream"], line: string, time: number) =>
       logs.append({ time, name: agent.name, id: agent.id, incarnation: agent.restarts, stream, line })
 
-    const spawn = (args: AgentSpec.SpawnArgs, options: SpawnOptions = {}) =>
-      Effect.gen(function* () {
-        const existing = byName(args.name)
-        if (existing !== undefined && isAlive(existing.status)) {
-          return yield* new KernelError.AlreadyExists({ message: `spawn ${args.name}: an agent of that name is ${existing.status} (${existing.id})` })
-        }
-        const resolved = AgentSpec.resolveRun(args.run, args.args ?? [], args.cwd ?? options.baseDir ?? process.cwd())
-        if (typeof resolved === "string") return yield* new KernelError.NotFound({ message: `spawn ${args.name}: ${resolved}` })
-        const refused = refusal(args)
-        if (refused !== undefined) return yield* refused
-        // A host uid of its own: as root always; without root from the user's subordinate
-        // range, for an agent in namespaces (without them it can only be the kernel's own).
-        const ownIds = uids !== undefined && (asRoot || modeOf(args.sandbox ?? {}) === "namespaces")
-        const uid = ownIds ? uids.allocate(uidOfName.get(args.name)) ?? null : null
-        if (uid !== null) uidOfName.set(args.name, uid)
-        if (ownIds && uid === null) {
-          return yield* new KernelError.TryAgain({ message: `spawn ${args.name}: every uid of ${uids.first}–${uids.last} is in use` })
-        }
-        if (existing !== undefined) table.delete(existing.id)
-        const agent: Agent = {
-          id: `a${nextId++}`,
-          name: args.name,
-          spec: args,
-          parent: options.parent ?? args.parent ?? null,
-          status: "starting",
-          pid: null,
-          uid,
-          gid: uid === null ? null : gidOf(uid),
-          limits: limitsOf(args, config.agentDefaults),
-          restarts: options.restarts ?? 0,
-          startedAt: yield* Clock.currentTimeMillis,
-          endedAt: null,
-          reason: null,
-          final: null,
-          launched: null,
-          requestedSignal: undefined,
-          lastHeartbeat: null,
-          outOfMemory: undefined,
-          ended: yield* Deferred.make<ExitReason.ExitReason>()
-        }
-        table.set(agent.id, agent)
-        named.set(agent.name, agent)
-        const scope = yield* Scope.fork(agentsScope, "sequential")
-        const failed = (step: string, message: string) =>
-          Effect.gen(function* () {
-            agent.status = "failed"
-            agent.reason = { _tag: "failed_to_start", step, message }
-            agent.endedAt = yield* Clock.currentTimeMillis
-            if (uid !== null) uids?.release(uid)
-            yield* events.publish({ type: "agentos.agent.failed", id: agent.id, name: agent.name, step, message, time: agent.endedAt })
-            yield* Deferred.succeed(agent.ended, agent.reason)
-            yield* Scope.close(scope, Exit.void)
-          })
-
-        const launched = yield* Effect.gen(function* () {
-          const workdir = yield* Effect.try({
-            try: () => workdirFor(agent.name, uid, modeOf(args.sandbox ?? {}) !== "namespaces"),
-            catch: (e) => new KernelError.Busy({ message: `spawn ${args.name}: creating its work directory: ${(e as Error).message}` })
-          })
-          const spec = toLaunchSpec(agent, resolved, workdir)
-          const [kernelEnd, agentEnd] = PeerCredentials.socketPair()
-          // The agent's fd 3 lives in the launcher from here on; our copy closes either way.
-          yield* Effect.addFinalizer(() => Effect.sync(() => PeerCredentials.closeFd(agentEnd)).pipe(Effect.ignore))
-          const socket = new Net.Socket({ fd: kernelEnd, readable: true, writable: true })
-          yield* Scope.addFinalizer(scope, Effect.sync(() => socket.destroy()))
-          yield* connections.serve({
-            socket,
-            // SO_PEERCRED names the pair's creator; the identity is who the kernel gave it to.
-            peer: { pid: 0, uid: uid ?? process.getuid?.() ?? 0, gid: agent.gid ?? process.getgid?.() ?? 0 },
-            agent: { id: agent.id, name: agent.name, caps: Capabilities.grant(args.caps ?? []) }
-          })
-          return yield* launcher.spawn(spec, agentEnd).pipe(Scope.provide(scope))
-        }).pipe(
-          Effect.scoped,
-          Effect.tapError((e) => failed(e._tag === "SpawnError" ? e.step ?? "launch" : "spawn", e.message))
-        )
-
-        agent.launched = launched
-        agent.pid = launched.pid
-        agent.status = "running"
-        launchers.set(launched.launcherPid, agent)
-        launched.onOutput((stream, line) => {
-          const now = Date.now()
-          if (stream === "stderr" && launched.isolation.memory === "watchdog") {
-            // V8 at the heap limit it was given; V8 saying "heap out of memory" for a commit the
-            // data limit refused ("Committing semi space failed") is the data limit's.
-            if (line.includes("JavaScript heap out of memory")) agent.outOfMemory = /heap limit|CALL_AND_RETRY_LAST/.test(line) ? "heap" : "rlimit"
-            // Python's MemoryError; Node's refused ArrayBuffer or Buffer; V8 itself refused
-            // memory outside its heap ("# Fatal process out of memory: …", then SIGTRAP).
-            else if (OUT_OF_DATA.test(line)) agent.outOfMemory ??= "rlimit"
-          }
-          const resumeAt = output(agent, stream, line, now)
-          // Past its rate limit, the kernel stops reading the agent's pipes until the window
-          // ends rather than reading (and dropping) as fast as it writes: a `yes` flood would
-          // otherwise keep a core of the kernel splitting lines only to count them, and every
-          // other client would wait behind it (bench/logs.ts measures both). The agent blocks on
-          // a full pipe, which harms only itself; it is still killable, and its LOG and IPC are
-          // not on these pipes.
-          if (resumeAt > 0 && config.logs.pauseFlooding) launched.pauseOutput(resumeAt - now)
+    const spawn = Effect.fn("Agents.spawn")(function* (args: AgentSpec.SpawnArgs, options: SpawnOptions = {}) {
+      const existing = byName(args.name)
+      if (existing !== undefined && isAlive(existing.status)) {
+        return yield* new KernelError.AlreadyExists({ message: `spawn ${args.name}: an agent of that name is ${existing.status} (${existing.id})` })
+      }
+      const resolved = AgentSpec.resolveRun(args.run, args.args ?? [], args.cwd ?? options.baseDir ?? process.cwd())
+      if (typeof resolved === "string") return yield* new KernelError.NotFound({ message: `spawn ${args.name}: ${resolved}` })
+      const refused = refusal(args)
+      if (refused !== undefined) return yield* refused
+      // A host uid of its own: as root always; without root from the user's subordinate
+      // range, for an agent in namespaces (without them it can only be the kernel's own).
+      const ownIds = uids !== undefined && (asRoot || modeOf(args.sandbox ?? {}) === "namespaces")
+      const uid = ownIds ? uids.allocate(uidOfName.get(args.name)) ?? null : null
+      if (uid !== null) uidOfName.set(args.name, uid)
+      if (ownIds && uid === null) {
+        return yield* new KernelError.TryAgain({ message: `spawn ${args.name}: every uid of ${uids.first}–${uids.last} is in use` })
+      }
+      if (existing !== undefined) table.delete(existing.id)
+      const agent: Agent = {
+        id: `a${nextId++}`,
+        name: args.name,
+        spec: args,
+        parent: options.parent ?? args.parent ?? null,
+        status: "starting",
+        pid: null,
+        uid,
+        gid: uid === null ? null : gidOf(uid),
+        limits: limitsOf(args, config.agentDefaults),
+        restarts: options.restarts ?? 0,
+        startedAt: yield* Clock.currentTimeMillis,
+        endedAt: null,
+        reason: null,
+        final: null,
+        launched: null,
+        requestedSignal: undefined,
+        lastHeartbeat: null,
+        outOfMemory: undefined,
+        ended: yield* Deferred.make<ExitReason.ExitReason>()
+      }
+      table.set(agent.id, agent)
+      named.set(agent.name, agent)
+      const scope = yield* Scope.fork(agentsScope, "sequential")
+      const failed = (step: string, message: string) =>
+        Effect.gen(function* () {
+          agent.status = "failed"
+          agent.reason = { _tag: "failed_to_start", step, message }
+          agent.endedAt = yield* Clock.currentTimeMillis
+          if (uid !== null) uids?.release(uid)
+          yield* events.publish({ type: "agentos.agent.failed", id: agent.id, name: agent.name, step, message, time: agent.endedAt })
+          yield* Deferred.succeed(agent.ended, agent.reason)
+          yield* Scope.close(scope, Exit.void)
         })
-        yield* events.publish({ type: "agentos.agent.started", id: agent.id, name: agent.name, pid: launched.pid, time: agent.startedAt })
-        yield* launched.ended.pipe(
-          Effect.flatMap((ended) => onEnded(agent, scope, ended)),
-          Effect.forkIn(agentsScope)
-        )
-        return agent
-      })
 
-    const kill = (target: string, signal?: number) =>
-      Effect.gen(function* () {
-        const agent = yield* find(target)
-        const launched = agent.launched
-        if (launched === null || (agent.status !== "running" && agent.status !== "stopping")) {
-          return yield* new KernelError.NotFound({ message: `kill ${agent.name}: it is not running (${agent.status})` })
-        }
-        const sig = signal ?? 15
-        // The first request is what was asked for: a SIGKILL that follows a SIGTERM at its
-        // deadline does not turn an asked-for stop into a kill.
-        agent.requestedSignal ??= sig
-        if (sig === 15) {
-          agent.status = "stopping"
-          launched.stop()
-        } else if (sig === 9) {
-          agent.status = "stopping"
-          launched.kill()
-        } else {
-          launched.signal(sig)
-        }
-        return agent
-      })
+      const launched = yield* Effect.gen(function* () {
+        const workdir = yield* Effect.try({
+          try: () => workdirFor(agent.name, uid, modeOf(args.sandbox ?? {}) !== "namespaces"),
+          catch: (e) => new KernelError.Busy({ message: `spawn ${args.name}: creating its work directory: ${(e as Error).message}` })
+        })
+        const spec = toLaunchSpec(agent, resolved, workdir)
+        const [kernelEnd, agentEnd] = PeerCredentials.socketPair()
+        // The agent's fd 3 lives in the launcher from here on; our copy closes either way.
+        yield* Effect.addFinalizer(() => Effect.sync(() => PeerCredentials.closeFd(agentEnd)).pipe(Effect.ignore))
+        const socket = new Net.Socket({ fd: kernelEnd, readable: true, writable: true })
+        yield* Scope.addFinalizer(scope, Effect.sync(() => socket.destroy()))
+        yield* connections.serve({
+          socket,
+          // SO_PEERCRED names the pair's creator; the identity is who the kernel gave it to.
+          peer: { pid: 0, uid: uid ?? process.getuid?.() ?? 0, gid: agent.gid ?? process.getgid?.() ?? 0 },
+          agent: { id: agent.id, name: agent.name, caps: Capabilities.grant(args.caps ?? []) }
+        })
+        return yield* launcher.spawn(spec, agentEnd).pipe(Scope.provide(scope))
+      }).pipe(
+        Effect.scoped,
+        Effect.tapError((e) => failed(e._tag === "SpawnError" ? e.step ?? "launch" : "spawn", e.message))
+      )
 
-    const wait = (target: string, timeoutMs?: number) =>
-      Effect.gen(function* () {
-        const agent = yield* find(target)
-        const result = timeoutMs === undefined
-          ? Option.some(yield* Deferred.await(agent.ended))
-          : yield* Deferred.await(agent.ended).pipe(Effect.timeoutOption(`${timeoutMs} millis`))
-        if (Option.isNone(result)) {
-          return yield* new KernelError.TimedOut({ message: `wait ${agent.name}: still ${agent.status} after ${timeoutMs} ms` })
+      agent.launched = launched
+      agent.pid = launched.pid
+      agent.status = "running"
+      launchers.set(launched.launcherPid, agent)
+      // The spawning fiber's clock, read from the launcher's callbacks (a TestClock reaches them).
+      const clock = yield* Clock.Clock
+      launched.onOutput((stream, line) => {
+        const now = clock.currentTimeMillisUnsafe()
+        if (stream === "stderr" && launched.isolation.memory === "watchdog") {
+          // V8 at the heap limit it was given; V8 saying "heap out of memory" for a commit the
+          // data limit refused ("Committing semi space failed") is the data limit's.
+          if (line.includes("JavaScript heap out of memory")) agent.outOfMemory = /heap limit|CALL_AND_RETRY_LAST/.test(line) ? "heap" : "rlimit"
+          // Python's MemoryError; Node's refused ArrayBuffer or Buffer; V8 itself refused
+          // memory outside its heap ("# Fatal process out of memory: …", then SIGTRAP).
+          else if (OUT_OF_DATA.test(line)) agent.outOfMemory ??= "rlimit"
         }
-        return result.value
+        const resumeAt = output(agent, stream, line, now)
+        // Past its rate limit, the kernel stops reading the agent's pipes until the window
+        // ends rather than reading (and dropping) as fast as it writes: a `yes` flood would
+        // otherwise keep a core of the kernel splitting lines only to count them, and every
+        // other client would wait behind it (bench/logs.ts measures both). The agent blocks on
+        // a full pipe, which harms only itself; it is still killable, and its LOG and IPC are
+        // not on these pipes.
+        if (resumeAt > 0 && config.logs.pauseFlooding) launched.pauseOutput(resumeAt - now)
       })
+      yield* events.publish({ type: "agentos.agent.started", id: agent.id, name: agent.name, pid: launched.pid, time: agent.startedAt })
+      yield* launched.ended.pipe(
+        Effect.flatMap((ended) => onEnded(agent, scope, ended)),
+        Effect.forkIn(agentsScope)
+      )
+      return agent
+    })
+
+    const kill = Effect.fn("Agents.kill")(function* (target: string, signal?: number) {
+      const agent = yield* find(target)
+      const launched = agent.launched
+      if (launched === null || (agent.status !== "running" && agent.status !== "stopping")) {
+        return yield* new KernelError.NotFound({ message: `kill ${agent.name}: it is not running (${agent.status})` })
+      }
+      const sig = signal ?? 15
+      // The first request is what was asked for: a SIGKILL that follows a SIGTERM at its
+      // deadline does not turn an asked-for stop into a kill.
+      agent.requestedSignal ??= sig
+      if (sig === 15) {
+        agent.status = "stopping"
+        launched.stop()
+      } else if (sig === 9) {
+        agent.status = "stopping"
+        launched.kill()
+      } else {
+        launched.signal(sig)
+      }
+      return agent
+    })
+
+    const wait = Effect.fn("Agents.wait")(function* (target: string, timeoutMs?: number) {
+      const agent = yield* find(target)
+      const result = timeoutMs === undefined
+        ? Option.some(yield* Deferred.await(agent.ended))
+        : yield* Deferred.await(agent.ended).pipe(Effect.timeoutOption(`${timeoutMs} millis`))
+      if (Option.isNone(result)) {
+        return yield* new KernelError.TimedOut({ message: `wait ${agent.name}: still ${agent.status} after ${timeoutMs} ms` })
+      }
+      return result.value
+    })
 
     return Agents.of({ spawn, find, byName, output, kill, wait, list: () => [...table.values()], isolation: machine, sandboxOf })
   }))

@@ -33,6 +33,8 @@ export interface ResolvedLlm {
   readonly tpm: number | null
   /** Tokens over its whole life. */
   readonly budget: number | null
+  /** When given, the budget refills evenly over this many ms (absent: it never refills). */
+  readonly budgetWindowMs?: number
 }
 
 /** An agent: an OS process in a sandbox. @category models */

@@ -6,17 +6,9 @@
  * supervisor actor's job.
  */
 
-/** How a supervisor restarts its children. @category models */
-export type Strategy = "one_for_one" | "one_for_all" | "rest_for_one" | "simple_one_for_one"
-
-/** Every strategy, in OTP's order. @category models */
-export const strategies: ReadonlyArray<Strategy> = ["one_for_one", "one_for_all", "rest_for_one", "simple_one_for_one"]
-
-/** When a child that ended is restarted: always, only after an abnormal end, never. @category models */
-export type RestartType = "permanent" | "transient" | "temporary"
-
-/** Every restart type. @category models */
-export const restartTypes: ReadonlyArray<RestartType> = ["permanent", "transient", "temporary"]
+// The strategies and restart types are TREE's words too: listed once, on the protocol floor.
+import type { RestartType, Strategy } from "../protocol/Rows.ts"
+export { type RestartType, restartTypes, type Strategy, strategies } from "../protocol/Rows.ts"
 
 /** What `decide` needs to know of a child. @category models */
 export interface ChildView {

@@ -7,7 +7,7 @@
  */
 import { Data, Effect, Result, Schema } from "effect"
 import * as SchemaProblems from "../text/SchemaProblems.ts"
-import { Sandbox, SpawnArgs } from "../process/AgentSpec.ts"
+import { type Llm, Sandbox, SpawnArgs } from "../process/AgentSpec.ts"
 import type { OpName } from "../protocol/Op.ts"
 import * as Backoff from "./Backoff.ts"
 import type { ResolvedAgent, ResolvedChild, ResolvedService, ResolvedSupervisor, ResolvedTree } from "./ResolvedTree.ts"
@@ -32,17 +32,8 @@ export interface SupervisorOptions {
   readonly children: ReadonlyArray<ChildSpec>
 }
 
-/** An agent's share of the LLM and its limits. @category models */
-export interface LlmOptions {
-  /** Weight in the fair scheduler; default 1. */
-  readonly weight?: number
-  /** Requests per minute. */
-  readonly rpm?: number
-  /** Tokens per minute. */
-  readonly tpm?: number
-  /** Tokens over its whole life. */
-  readonly budget?: number
-}
+/** An agent's share of the LLM and its limits: SPAWN's `llm` (process/AgentSpec.ts), the one schema of both. @category models */
+export type LlmOptions = Llm
 
 /** An agent's options. @category models */
 export interface AgentOptions {
@@ -173,13 +164,6 @@ const BackoffOption = Schema.Union([Schema.Boolean, BackoffSpecSchema]).annotate
   expected: "true, false or { initialMs, maxMs, factor?, jitter?, resetAfterMs? }"
 })
 
-const Llm = Schema.Struct({
-  weight: Schema.optionalKey(Schema.Finite.check(Schema.isGreaterThan(0))),
-  rpm: Schema.optionalKey(PositiveInt),
-  tpm: Schema.optionalKey(PositiveInt),
-  budget: Schema.optionalKey(NonNegativeInt)
-})
-
 const EffectSchema = Schema.declare(
   (u: unknown): u is Effect.Effect<unknown, unknown, never> => Effect.isEffect(u),
   { expected: "an Effect" }
@@ -198,7 +182,7 @@ const AgentSchema = Schema.Struct({
   shutdown: Schema.optionalKey(WorkerShutdown),
   backoff: Schema.optionalKey(BackoffOption),
   watchdogMs: Schema.optionalKey(PositiveInt),
-  llm: Schema.optionalKey(Llm),
+  llm: SpawnArgs.fields.llm,
   mailbox: SpawnArgs.fields.mailbox
 })
 
@@ -335,7 +319,8 @@ const resolveAgent = (spec: AgentSpec): ResolvedAgent => ({
     weight: spec.llm?.weight ?? defaults.llmWeight,
     rpm: spec.llm?.rpm ?? null,
     tpm: spec.llm?.tpm ?? null,
-    budget: spec.llm?.budget ?? null
+    budget: spec.llm?.budget ?? null,
+    ...(spec.llm?.budgetWindowMs == null ? {} : { budgetWindowMs: spec.llm.budgetWindowMs })
   }
 })
 

@@ -6,12 +6,12 @@
  * selected row. The command (src/cli/top.ts) fetches, reads keys and acts; what it shows and
  * sends is decided here, so tests check frames and plans without a terminal.
  */
-import type { AgentInfo } from "../client/Calls.ts"
 import type * as LlmStats from "../llm/LlmStats.ts"
 import { Op } from "../protocol/Op.ts"
+import type { ListRow, RestartType, TreeNode } from "../protocol/Rows.ts"
 import { isAlive } from "../process/AgentStatus.ts"
 import { isActive } from "../supervision/machines/TreeState.ts"
-import type { TreeNode } from "../supervision/Supervisor.ts"
+import { restartPlan } from "../supervision/SupervisorState.ts"
 import * as Units from "../text/Units.ts"
 
 // ---------------------------------------------------------------------------------------------
@@ -33,7 +33,7 @@ export interface Snapshot {
   readonly time: number
   readonly kernelId: string | null
   readonly tree: TreeNode | null
-  readonly rows: ReadonlyArray<AgentInfo>
+  readonly rows: ReadonlyArray<ListRow>
   readonly llm: LlmStats.Snapshot | null
 }
 
@@ -55,8 +55,8 @@ export type Target =
     readonly active: boolean
     /** A child of a simple_one_for_one supervisor: terminated, never restarted, by request. */
     readonly dynamic: boolean
-    /** A temporary child: its spec goes when it is terminated, so it cannot be restarted. */
-    readonly temporary: boolean
+    /** Its restart type: a temporary child's spec goes when it is terminated, so it cannot be restarted. */
+    readonly restart: RestartType
   }
   /** An agent outside the tree: KILL. */
   | { readonly _tag: "Agent"; readonly name: string; readonly live: boolean }
@@ -128,7 +128,7 @@ export const sample = (snapshot: Snapshot): Sample => {
  * no figure or no process.
  * @category constructors
  */
-export const cpuPercent = (row: AgentInfo, previous: Sample | null, now: number): number | null => {
+export const cpuPercent = (row: ListRow, previous: Sample | null, now: number): number | null => {
   const cpu = num(row.cpuUs)
   if (cpu === null || !isAlive(row.status)) return null
   const before = previous?.cpuUs.get(row.id)
@@ -138,14 +138,14 @@ export const cpuPercent = (row: AgentInfo, previous: Sample | null, now: number)
 }
 
 /** `used/limit`, `max` for no limit (cgroup's word for it). */
-const memoryCell = (row: AgentInfo): string => {
+const memoryCell = (row: ListRow): string => {
   const used = num(row.memoryBytes)
   if (used === null) return "-"
   return `${Units.bytes(used)}/${row.memoryLimitBytes === null ? "max" : Units.bytes(row.memoryLimitBytes)}`
 }
 
 /** A LIST row's mailbox, when it has one: `depth/inFlight` (waiting / received, not yet acked). */
-const mailboxCell = (row: AgentInfo | undefined): string => {
+const mailboxCell = (row: ListRow | undefined): string => {
   const mailbox = row?.mailbox
   return mailbox == null ? "-" : `${mailbox.depth}/${mailbox.inFlight}`
 }
@@ -208,7 +208,7 @@ export const entries = (snapshot: Snapshot, previous: Sample | null, sort: SortK
   const llmByName = new Map((snapshot.llm?.agents ?? []).map((a) => [a.agent, a]))
   const shown = new Set<string>()
 
-  const agentFigures = (row: AgentInfo | undefined, name: string) => {
+  const agentFigures = (row: ListRow | undefined, name: string) => {
     const llm = llmByName.get(name)
     const isLive = row !== undefined && isAlive(row.status)
     const cpu = row === undefined ? null : cpuPercent(row, previous, snapshot.time)
@@ -242,7 +242,7 @@ export const entries = (snapshot: Snapshot, previous: Sample | null, sort: SortK
         path: node.path,
         active: isActive(node.state),
         dynamic: parent.strategy === "simple_one_for_one",
-        temporary: node.restart === "temporary"
+        restart: node.restart ?? "permanent"
       }
     const item: Item = {
       entry: {
@@ -447,13 +447,17 @@ export const plan = (target: Target, action: Action): Plan => {
       if (action === "stop") {
         return target.active ? confirm(target.path, [child("terminate")]) : { _tag: "Refused", message: `${target.path} is not running` }
       }
-      if (target.dynamic) {
-        return { _tag: "Refused", message: `${target.path} is a dynamic child of a simple_one_for_one supervisor: it can be stopped (x), not restarted` }
+      // The supervisor's own rule (SupervisorState.restartPlan), made as CHILD calls.
+      const restart = restartPlan(target)
+      if (restart._tag === "Refused") {
+        return {
+          _tag: "Refused",
+          message: restart.because === "dynamic"
+            ? `${target.path} is a dynamic child of a simple_one_for_one supervisor: it can be stopped (x), not restarted`
+            : `${target.path} is temporary: once terminated it is gone, so it can be stopped (x), not restarted`
+        }
       }
-      if (target.temporary) {
-        return { _tag: "Refused", message: `${target.path} is temporary: once terminated it is gone, so it can be stopped (x), not restarted` }
-      }
-      return confirm(target.path, target.active ? [child("terminate"), child("restart")] : [child("restart")])
+      return confirm(target.path, restart.terminateFirst ? [child("terminate"), child("restart")] : [child("restart")])
     }
   }
 }

@@ -1,14 +1,14 @@
 /** `agentos ps`'s rendering: the tree joined with LIST, then the agents outside the tree. */
 import { describe, expect, it } from "vitest"
-import type { AgentInfo } from "../../src/client/Calls.ts"
 import { formatPs } from "../../src/cli/ps.ts"
-import type { TreeNode } from "../../src/supervision/Supervisor.ts"
+import type { ListRow, TreeNode } from "../../src/protocol/Rows.ts"
 
 const node = (name: string, kind: TreeNode["kind"], state: string, extra: Partial<TreeNode> = {}): TreeNode => ({
   name, path: name, kind, state, pid: null, restarts: 0, reason: null, ...extra
 })
-const row = (name: string, extra: Partial<AgentInfo> & Record<string, unknown> = {}): AgentInfo => ({
-  id: `a-${name}`, name, pid: 100, status: "running", restarts: 0, memoryLimitBytes: null, ...extra
+const row = (name: string, extra: Partial<ListRow> = {}): ListRow => ({
+  id: `a-${name}`, name, pid: 100, status: "running", restarts: 0, parent: null, uptimeMs: 0, memoryBytes: null,
+  memoryLimitBytes: null, cpuUs: null, reason: null, mailbox: null, ...extra
 })
 
 describe("formatPs", () => {

@@ -9,7 +9,6 @@ import * as ChildProcess from "node:child_process"
 import * as Fs from "node:fs"
 import * as Path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import type { AgentInfo } from "../../src/client/Calls.ts"
 import { Connection } from "../../src/client/Connection.ts"
 import { parseInterval, parseKeys } from "../../src/cli/top.ts"
 import { Op } from "../../src/protocol/Op.ts"
@@ -83,7 +82,7 @@ describe.skipIf(!Machine.canSandbox)(`agentos top${Machine.canSandbox ? "" : ` (
   let socket: string
   let boot: Awaited<ReturnType<typeof Cli.start>>
   let kernel: Connection
-  const list = async () => (await kernel.call(Op.LIST, {})) as ReadonlyArray<AgentInfo>
+  const list = () => kernel.calls.list()
   const agent = async (name: string) => (await list()).find((r) => r.name === name)
 
   beforeAll(async () => {

@@ -39,6 +39,17 @@ const tree = `defineTree(supervisor("observed", {
   ]
 }))`
 
+/**
+ * A transient agent that ends normally when told (SIGTERM, trapped: exit 0), so its supervisor
+ * does not restart it, beside one that keeps the tree, and so the kernel, up.
+ */
+const finishing = `defineTree(supervisor("finishing", {
+  children: [
+    agent("finisher", { run: "sh", args: ["-c", "trap 'exit 0' TERM; echo finisher up; while true; do sleep 0.1; done"], restart: "transient" }),
+    agent("keeper", { run: "sh", args: ["-c", "exec sleep 1000"] })
+  ]
+}))`
+
 interface Booted {
   readonly boot: Awaited<ReturnType<typeof Cli.start>>
   readonly socket: string
@@ -48,11 +59,11 @@ interface Booted {
 }
 
 /** Boots the tree with the observer on an ephemeral loopback port; stopped after the test. */
-const bootObserved = async (env: NodeJS.ProcessEnv = {}): Promise<Booted> => {
+const bootObserved = async (env: NodeJS.ProcessEnv = {}, source = tree): Promise<Booted> => {
   const dir = tempDir()
   cleanups.push(() => dir.remove())
   const file = Path.join(dir.path, "tree.ts")
-  Fs.writeFileSync(file, `import { agent, defineTree, supervisor } from ${JSON.stringify(index)}\nexport default ${tree}\n`)
+  Fs.writeFileSync(file, `import { agent, defineTree, supervisor } from ${JSON.stringify(index)}\nexport default ${source}\n`)
   const socket = Path.join(dir.path, "run", "kernel.sock")
   const boot = await Cli.start(["boot", "--observe", "127.0.0.1:0", file, "--socket", socket, "--quiet"], /observer: open \S+\n/, env)
   cleanups.push(async () => {
@@ -277,6 +288,41 @@ describe.skipIf(!Machine.canSandbox)(`agentos boot --observe${Machine.canSandbox
     const restarted = await post(url, "restart", path("init/observed/victim"), token)
     expect(restarted.status).toBe(200)
     expect(await restarted.json()).toMatchObject({ ok: true, node: { state: "running", restarts: 1 } })
+  })
+
+  it("a transient child that ends normally shows exited on the page, as TREE says, never restarting", async () => {
+    const { url, link } = await bootObserved({}, finishing)
+    const browser = await launchChromium()
+    cleanups.push(() => browser.close())
+    const page = await browser.newPage()
+    const errors: Array<string> = []
+    page.on("pageerror", (error) => errors.push(error.message))
+    // Every state the page gives the finisher, recorded from before the page's own script runs.
+    await page.addInitScript(`
+      window.finisherStates = [];
+      new MutationObserver(function () {
+        var li = document.querySelector('li[data-path="init/finishing/finisher"]');
+        var state = li && li.getAttribute("data-state");
+        if (state && window.finisherStates[window.finisherStates.length - 1] !== state) window.finisherStates.push(state);
+      }).observe(document, { subtree: true, childList: true, attributes: true });
+    `)
+    await page.goto(link)
+    await page.locator('li[data-path="init/finishing/finisher"][data-state="running"]').waitFor({ timeout: 45_000 })
+    await page.locator('body[data-connected="true"]').waitFor()
+    const finisher = await treeNode(url, "init/finishing/finisher")
+    expect(finisher).toMatchObject({ state: "running", restarts: 0 })
+
+    // It ends normally (exit 0): a transient child is not restarted, and TREE says exited.
+    process.kill(finisher.pid!, "SIGTERM")
+    await until(async () => ((await treeNode(url, "init/finishing/finisher")).state === "exited" ? true : undefined), "TREE saying the finisher exited")
+    await page.locator('li[data-path="init/finishing/finisher"][data-state="exited"]').waitFor()
+    expect(await shown(page, "init/finishing/finisher")).toEqual({ state: "exited", restarts: 0, pid: null })
+    const states = (await page.evaluate("window.finisherStates")) as ReadonlyArray<string>
+    expect(states).not.toContain("restarting")
+    expect(states.at(-1)).toBe("exited")
+    await page.locator("#events li", { hasText: "init/finishing/finisher  exited: exited with code 0" }).first().waitFor()
+    expect(await treeNode(url, "init/finishing/finisher")).toMatchObject({ state: "exited", restarts: 0, pid: null })
+    expect(errors).toEqual([])
   })
 
   it("a bad --observe value is a usage error: exit 2, nothing booted", async () => {

@@ -7,7 +7,7 @@ import { describe, expect, it } from "vitest"
 import type { LifecycleEvent, SupervisorReport } from "../../src/process/Events.ts"
 import type * as LlmStats from "../../src/llm/LlmStats.ts"
 import * as ObserverState from "../../src/observer/ObserverState.ts"
-import type { TreeNode } from "../../src/supervision/Supervisor.ts"
+import type { TreeNode } from "../../src/protocol/Rows.ts"
 
 const row = (over: Partial<ObserverState.AgentRow> = {}): ObserverState.AgentRow => ({
   id: "a1",
@@ -15,8 +15,10 @@ const row = (over: Partial<ObserverState.AgentRow> = {}): ObserverState.AgentRow
   pid: 100,
   status: "running",
   restarts: 0,
+  parent: null,
   uptimeMs: 1000,
   memoryBytes: 1_000_000,
+  memoryLimitBytes: null,
   cpuUs: 0,
   reason: null,
   ...over

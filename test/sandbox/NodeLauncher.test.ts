@@ -20,18 +20,10 @@ afterAll(async () => {
 
 const specOf = (argv: ReadonlyArray<string>): LaunchSpec.LaunchSpec => {
   const id = Launch.agentId()
-  return {
-    argv,
-    env: { PATH: "/usr/bin:/bin" },
+  return LaunchSpec.make(argv, {
     ...(Launch.isRoot ? { uid: id, gid: id, cgroup: `${Launch.cgroupParent}/node-launcher-${id}` } : {}),
-    namespaces: LaunchSpec.allNamespaces,
-    readOnly: [],
-    readWrite: [],
-    tmpfs: [],
-    network: "none",
-    seccomp: "default",
     rlimits: {}
-  }
+  })
 }
 
 describe.skipIf(!Machine.canSandbox)(`NodeLauncher${Machine.canSandbox ? "" : ` (skipped: ${Machine.cannotSandboxBecause})`}`, () => {

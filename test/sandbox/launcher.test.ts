@@ -51,18 +51,10 @@ type Spec = LaunchSpec.LaunchSpec & { readonly uid: number; readonly cgroup: str
 const specFor = (overrides: Partial<LaunchSpec.LaunchSpec> = {}): Spec => {
   const id = Launch.agentId()
   return {
-    argv: ["/bin/true"],
-    env: { PATH: "/usr/bin:/bin" },
+    ...LaunchSpec.make(["/bin/true"], { rlimits: {} }),
     uid: id,
     gid: id,
     cgroup: `${Launch.cgroupParent}/agent-${agents++}`,
-    namespaces: LaunchSpec.allNamespaces,
-    readOnly: [],
-    readWrite: [],
-    tmpfs: [],
-    network: "none",
-    seccomp: "default",
-    rlimits: {},
     ...overrides
   }
 }

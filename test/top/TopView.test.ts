@@ -4,11 +4,10 @@
  * cutting to the terminal, selection and scrolling, and what restart and stop send.
  */
 import { describe, expect, it } from "vitest"
-import type { AgentInfo } from "../../src/client/Calls.ts"
 import type * as LlmStats from "../../src/llm/LlmStats.ts"
 import * as TopView from "../../src/top/TopView.ts"
 import { Op } from "../../src/protocol/Op.ts"
-import type { TreeNode } from "../../src/supervision/Supervisor.ts"
+import type { ListRow, TreeNode } from "../../src/protocol/Rows.ts"
 
 const MiB = 1024 * 1024
 
@@ -22,19 +21,22 @@ const node = (path: string, kind: TreeNode["kind"], extra: Partial<TreeNode> = {
   reason: null,
   ...extra
 })
-const row = (name: string, extra: Record<string, unknown> = {}): AgentInfo => ({
+const row = (name: string, extra: Partial<ListRow> = {}): ListRow => ({
   id: `a-${name}`,
   name,
   pid: 100,
   status: "running",
   restarts: 0,
+  parent: null,
   uptimeMs: 10_000,
   memoryBytes: MiB,
   memoryLimitBytes: null,
   cpuUs: 0,
+  reason: null,
+  mailbox: null,
   ...extra
 })
-const snapshot = (tree: TreeNode | null, rows: ReadonlyArray<AgentInfo>, extra: Partial<TopView.Snapshot> = {}): TopView.Snapshot => ({
+const snapshot = (tree: TreeNode | null, rows: ReadonlyArray<ListRow>, extra: Partial<TopView.Snapshot> = {}): TopView.Snapshot => ({
   time: 100_000,
   kernelId: "k1",
   tree,

@@ -31,18 +31,7 @@ export const Child = Syscall.make(Op.CHILD, (args) =>
     switch (request.action) {
       case "start": {
         if (handle.spec.strategy === "simple_one_for_one") {
-          const template = handle.spec.children[0]!
-          return yield* handle.call((actor) => {
-            // A free `<template>-N`: the count alone could name a child still running
-            // after an earlier one was terminated.
-            let n = actor.children.length + 1
-            while (name === undefined && actor.children.some((c) => c.spec.name === `${template.name}-${n}`)) n++
-            const childName = name ?? `${template.name}-${n}`
-            const child = template._tag === "agent" && request.args !== undefined
-              ? { ...template, name: childName, args: request.args }
-              : { ...template, name: childName }
-            return actor.startChild(child, true)
-          })
+          return yield* handle.call((actor) => actor.startDynamic(name, request.args))
         }
         if (request.spec === undefined) {
           return yield* new KernelError.InvalidArgument({ message: "child start: spec is required (the supervisor is not simple_one_for_one)", field: "spec" })

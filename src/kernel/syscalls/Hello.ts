@@ -6,6 +6,7 @@
 import { Effect, Schema } from "effect"
 import { Router } from "../../ipc/Router.ts"
 import { Op } from "../../protocol/Op.ts"
+import type { HelloResult } from "../../protocol/Results.ts"
 import { PROTOCOL_VERSION, VERSION } from "../../protocol/Version.ts"
 import { KernelConfig } from "../../process/KernelConfig.ts"
 import * as KernelError from "../../process/KernelError.ts"
@@ -53,5 +54,5 @@ export const Hello = Syscall.make(Op.HELLO, (args, caller) =>
       },
       kernel: { id: config.kernelId, version: VERSION, protocol: PROTOCOL_VERSION, pid: process.pid },
       limits: { maxFrame: config.maxFrame, maxInFlight: config.maxInFlight }
-    }
+    } satisfies HelloResult
   }))

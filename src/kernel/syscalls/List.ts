@@ -5,6 +5,7 @@
 import { Clock, Effect } from "effect"
 import { Router } from "../../ipc/Router.ts"
 import { Op } from "../../protocol/Op.ts"
+import type * as Rows from "../../protocol/Rows.ts"
 import * as Agents from "../../process/Agents.ts"
 import * as Syscall from "../Syscall.ts"
 
@@ -14,5 +15,5 @@ export const List = Syscall.make(Op.LIST, () =>
     const agents = yield* Agents.Agents
     const router = yield* Router
     const now = yield* Clock.currentTimeMillis
-    return agents.list().map((agent) => ({ ...Agents.row(agent, now), mailbox: router.mailbox(agent.name) }))
+    return agents.list().map((agent): Rows.ListRow => ({ ...Agents.row(agent, now), mailbox: router.mailbox(agent.name) }))
   }))

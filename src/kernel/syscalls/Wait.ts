@@ -4,6 +4,7 @@
  */
 import { Effect, Schema } from "effect"
 import { Op } from "../../protocol/Op.ts"
+import type { WaitResult } from "../../protocol/Results.ts"
 import * as ExitReason from "../../sandbox/ExitReason.ts"
 import { Agents } from "../../process/Agents.ts"
 import * as Syscall from "../Syscall.ts"
@@ -20,5 +21,5 @@ export const Wait = Syscall.make(Op.WAIT, (args) =>
     const request = yield* decode(args)
     const target = yield* Target.get(request, "wait")
     const reason = yield* (yield* Agents).wait(target, request.timeoutMs)
-    return { ...ExitReason.toWaitResult(reason), description: ExitReason.describe(reason) }
+    return { ...ExitReason.toWaitResult(reason), description: ExitReason.describe(reason) } satisfies WaitResult
   }))

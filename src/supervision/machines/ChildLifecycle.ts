@@ -32,8 +32,7 @@ export type Event =
   | { readonly type: "BACKOFF_DONE" }
   | { readonly type: "GIVE_UP" }
 
-/** A child's lifecycle. @category lifecycle */
-export const ChildLifecycle = setup({
+const machine = setup({
   types: {
     context: {} as Context,
     events: {} as Event
@@ -56,7 +55,19 @@ export const ChildLifecycle = setup({
     hasDelay: (_, params: { readonly delayMs: number }) => params.delayMs > 0,
     endedNormally: ({ context }) => context.normal
   }
-}).createMachine({
+})
+
+// The one RESTART transition, taken from `restarting` (the strategy's decision), `exited` and
+// `failed` (restart_child, or a sibling's restart under one_for_all / rest_for_one): counted,
+// then through a backoff when it has a delay, else straight to starting.
+const delay = ({ event }: { readonly event: { readonly delayMs: number } }) => ({ delayMs: event.delayMs })
+const restart = [
+  { guard: { type: "hasDelay", params: delay }, target: "backoff", actions: { type: "countRestart", params: delay } },
+  { target: "starting", actions: { type: "countRestart", params: delay } }
+] as const
+
+/** A child's lifecycle. @category lifecycle */
+export const ChildLifecycle = machine.createMachine({
   id: "child",
   initial: "starting",
   context: { restarts: 0, lastReason: null, normal: true, pid: null, backoffMs: 0 },
@@ -110,14 +121,7 @@ export const ChildLifecycle = setup({
     },
     restarting: {
       on: {
-        RESTART: [
-          {
-            guard: { type: "hasDelay", params: ({ event }) => ({ delayMs: event.delayMs }) },
-            target: "backoff",
-            actions: { type: "countRestart", params: ({ event }) => ({ delayMs: event.delayMs }) }
-          },
-          { target: "starting", actions: { type: "countRestart", params: ({ event }) => ({ delayMs: event.delayMs }) } }
-        ],
+        RESTART: restart,
         GIVE_UP: [{ guard: "endedNormally", target: "exited" }, { target: "failed" }],
         // terminate_child before the decision: no restart comes (OTP's shutdown).
         STOP: { target: "exited", actions: "recordStopped" }
@@ -126,26 +130,12 @@ export const ChildLifecycle = setup({
     exited: {
       on: {
         // restart_child, or a sibling's restart under one_for_all / rest_for_one.
-        RESTART: [
-          {
-            guard: { type: "hasDelay", params: ({ event }) => ({ delayMs: event.delayMs }) },
-            target: "backoff",
-            actions: { type: "countRestart", params: ({ event }) => ({ delayMs: event.delayMs }) }
-          },
-          { target: "starting", actions: { type: "countRestart", params: ({ event }) => ({ delayMs: event.delayMs }) } }
-        ]
+        RESTART: restart
       }
     },
     failed: {
       on: {
-        RESTART: [
-          {
-            guard: { type: "hasDelay", params: ({ event }) => ({ delayMs: event.delayMs }) },
-            target: "backoff",
-            actions: { type: "countRestart", params: ({ event }) => ({ delayMs: event.delayMs }) }
-          },
-          { target: "starting", actions: { type: "countRestart", params: ({ event }) => ({ delayMs: event.delayMs }) } }
-        ]
+        RESTART: restart
       }
     }
   }
