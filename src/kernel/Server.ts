@@ -5,7 +5,7 @@
  * fail at once. Closing the server's scope stops accepting and removes the socket file (only if
  * it is still this kernel's).
  */
-import { Context, Data, Effect, Layer } from "effect"
+import { Context, Data, Effect, Layer, Queue } from "effect"
 import * as Fs from "node:fs"
 import * as Net from "node:net"
 import { Agents } from "../process/Agents.ts"
@@ -26,7 +26,9 @@ export class Server extends Context.Service<Server, {
   /** Listens on the configured path for the life of the layer. @category layers */
   static readonly layer = Layer.effect(Server, Effect.gen(function* () {
     const config = yield* KernelConfig
-    const kernel = yield* Kernel
+    // Not used here, but waited for: the server listens only once the kernel that will serve
+    // its connections is built.
+    yield* Kernel
     const sessions = yield* Sessions
     const agents = yield* Agents
     const path = config.socketPath
@@ -34,26 +36,24 @@ export class Server extends Context.Service<Server, {
     // No process of the kernel's uid may read or write its memory through /proc: an agent that
     // shares the uid (no user namespace) would otherwise own the kernel.
     PeerCredentials.setDumpable(false)
+    const accept = (socket: Net.Socket): Effect.Effect<void> => {
+      const peer = peerOf(socket)
+      // A peer gone before we asked: nothing to serve.
+      if (peer === undefined) return Effect.sync(() => void socket.destroy())
+      // A peer inside a sandbox the kernel made is refused whatever its uid: an agent talks over
+      // its fd 3, and one that shares the kernel's uid must not pass for the kernel's own CLI.
+      const inside = peer.pid > 0 ? agents.sandboxOf(peer.pid) : undefined
+      const refusal = inside !== undefined
+        ? `pid ${peer.pid} runs inside the sandbox of agent ${inside.name} (${inside.id}): agents talk to the kernel over their fd 3 only`
+        : allowed.has(peer.uid) ? undefined : `uid ${peer.uid} may not use this kernel (it serves uid ${process.getuid?.()} and its allow-list)`
+      return Effect.asVoid(sessions.serve({ socket, peer, kind: "client", authorized: refusal === undefined, ...(refusal === undefined ? {} : { refusal }) }))
+    }
+    // The server's connection callback only queues the socket; one fiber of the layer's serves
+    // them in order of arrival (serving one is wiring it up, not waiting for it to end).
+    const connections = yield* Queue.unbounded<Net.Socket>()
+    yield* Queue.take(connections).pipe(Effect.flatMap(accept), Effect.forever, Effect.forkScoped)
     yield* Effect.acquireRelease(
-      listen(path, (socket) => {
-        let peer: PeerCredentials.PeerCredentials
-        try {
-          peer = PeerCredentials.peerCredentials(socket)
-        } catch {
-          // A peer gone before we asked: nothing to serve.
-          socket.destroy()
-          return
-        }
-        // A peer inside a sandbox the kernel made is refused whatever its uid: an agent talks over
-        // its fd 3, and one that shares the kernel's uid must not pass for the kernel's own CLI.
-        const inside = peer.pid > 0 ? agents.sandboxOf(peer.pid) : undefined
-        const refusal = inside !== undefined
-          ? `pid ${peer.pid} runs inside the sandbox of agent ${inside.name} (${inside.id}): agents talk to the kernel over their fd 3 only`
-          : allowed.has(peer.uid) ? undefined : `uid ${peer.uid} may not use this kernel (it serves uid ${process.getuid?.()} and its allow-list)`
-        Effect.runFork(sessions.serve({ socket, peer, kind: "client", authorized: refusal === undefined, ...(refusal === undefined ? {} : { refusal }) }).pipe(
-          Effect.provideService(Kernel, kernel)
-        ))
-      }),
+      listen(path, (socket) => void Queue.offerUnsafe(connections, socket)),
       (server) => close(server, path)
     )
     return Server.of({ socketPath: path })
@@ -91,25 +91,30 @@ const listen = (path: string, onConnection: (socket: Net.Socket) => void) =>
     })
   })
 
+/** The peer's credentials, or undefined when it is already gone. */
+const peerOf = (socket: Net.Socket): PeerCredentials.PeerCredentials | undefined => {
+  try {
+    return PeerCredentials.peerCredentials(socket)
+  } catch {
+    return undefined
+  }
+}
+
+/** What is at the path, or undefined when nothing is. */
+const lstatOf = (path: string): Fs.Stats | undefined => Fs.lstatSync(path, { throwIfNoEntry: false })
+
 /** A socket file nobody listens on is stale; anything else at the path is left alone. */
 const clearStale = (path: string) =>
   Effect.gen(function* () {
-    let stat: Fs.Stats
-    try {
-      stat = Fs.lstatSync(path)
-    } catch {
-      return
-    }
+    const stat = lstatOf(path)
+    if (stat === undefined) return
     if (!stat.isSocket()) {
       return yield* new ListenError({ message: `${path} exists and is not a socket; refusing to replace it` })
     }
     const live = yield* Effect.callback<number | undefined, ListenError>((resume) => {
       const probe = Net.connect({ path })
       probe.once("connect", () => {
-        let pid = -1
-        try {
-          pid = PeerCredentials.peerCredentials(probe).pid
-        } catch {}
+        const pid = peerOf(probe)?.pid ?? -1
         probe.destroy()
         resume(Effect.succeed(pid))
       })

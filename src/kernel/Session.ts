@@ -6,7 +6,7 @@
  * one whose bytes break the protocol gets an EPROTO push and is closed. Nothing a session does
  * touches another.
  */
-import { Cause, Effect, Exit, type Fiber } from "effect"
+import { Cause, Effect, Exit, type Fiber, type Scope } from "effect"
 import type * as Net from "node:net"
 import * as Frame from "../protocol/Frame.ts"
 import * as Message from "../protocol/Message.ts"
@@ -23,6 +23,8 @@ const WRITE_HIGH_WATER = 4 * 1024 * 1024
 /** What the server knows of a new connection. @category models */
 export interface Accepted {
   readonly sessionId: number
+  /** The connection's scope (Caller.scope): Sessions closes it when the socket closes. */
+  readonly scope: Scope.Scope
   readonly socket: Net.Socket
   readonly peer: PeerCredentials
   readonly kind: "client" | "agent"
@@ -59,6 +61,7 @@ export class Session implements Caller {
   readonly peer: PeerCredentials
   readonly kind: "client" | "agent"
   readonly agent: AgentIdentity | undefined
+  readonly scope: Scope.Scope
   name: string | undefined = undefined
   readonly setName = (name: string): void => {
     this.name = name
@@ -85,6 +88,7 @@ export class Session implements Caller {
     this.peer = accepted.peer
     this.kind = accepted.kind
     this.agent = accepted.agent
+    this.scope = accepted.scope
     if (accepted.agent !== undefined) this.name = accepted.agent.name
     this.socket = accepted.socket
     this.authorized = accepted.authorized

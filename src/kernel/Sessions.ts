@@ -4,7 +4,7 @@
  * shutdown it stops reading requests, lets in-flight replies finish (bounded), then closes
  * every connection.
  */
-import { Context, Deferred, Effect, Exit, FiberSet, Layer, Scope } from "effect"
+import { Context, Deferred, Effect, Exit, FiberSet, Layer, Queue, Scope } from "effect"
 import { AgentConnections } from "../process/AgentConnections.ts"
 import { KernelConfig } from "../process/KernelConfig.ts"
 import type * as KernelError from "../process/KernelError.ts"
@@ -15,7 +15,7 @@ export class Sessions extends Context.Service<Sessions, {
   /** Live sessions, for pushes and shutdown. */
   readonly all: () => ReadonlyArray<Session.Session>
   /** Serves a connection until it closes, with the kernel bound to the sessions (waiting for it until then). */
-  readonly serve: (accepted: Omit<Session.Accepted, "sessionId">) => Effect.Effect<Session.Session>
+  readonly serve: (accepted: Omit<Session.Accepted, "sessionId" | "scope">) => Effect.Effect<Session.Session>
   /** The kernel whose dispatch table serves every connection: given once, when it is built. */
   readonly bind: (kernel: Session.Dispatcher) => Effect.Effect<void>
 }>()("agentos/kernel/Sessions") {
@@ -39,10 +39,18 @@ export class Sessions extends Context.Service<Sessions, {
     // Request fibers live in per-session scopes under this one, closed after the drain below.
     const scope = yield* Scope.fork(yield* Scope.Scope, "parallel")
     yield* Effect.addFinalizer(() =>
-      Effect.promise(async () => {
-        await Promise.all([...live].map((s) => s.drain(config.shutdownGraceMs)))
-        await Promise.all([...live].map((s) => s.close()))
+      Effect.gen(function* () {
+        yield* Effect.forEach([...live], (s) => Effect.promise(() => s.drain(config.shutdownGraceMs)), { concurrency: "unbounded", discard: true })
+        yield* Effect.forEach([...live], (s) => Effect.promise(() => s.close()), { concurrency: "unbounded", discard: true })
       })
+    )
+    // A closed socket's session scope, closed by a fiber of the kernel's (each on its own, so
+    // one slow to end does not hold another's): the socket's 'close' callback only queues it.
+    const ended = yield* Queue.unbounded<Scope.Closeable>()
+    yield* Queue.take(ended).pipe(
+      Effect.flatMap((sessionScope) => Effect.forkIn(Scope.close(sessionScope, Exit.void), scope)),
+      Effect.forever,
+      Effect.forkIn(scope)
     )
     return Sessions.of({
       all: () => [...live],
@@ -54,14 +62,14 @@ export class Sessions extends Context.Service<Sessions, {
           const run: Session.Run = yield* FiberSet.makeRuntime<never, unknown, KernelError.KernelError>().pipe(
             Scope.provide(sessionScope)
           )
-          const session = new Session.Session({ ...accepted, sessionId: nextSessionId++ }, kernel, run)
+          const session = new Session.Session({ ...accepted, sessionId: nextSessionId++, scope: sessionScope }, kernel, run)
           live.add(session)
           const socket = accepted.socket
           // Errors (ECONNRESET, EPIPE) end the connection; 'close' follows.
           socket.on("error", () => {})
           const closed = () => {
             live.delete(session)
-            Effect.runFork(Scope.close(sessionScope, Exit.void))
+            Queue.offerUnsafe(ended, sessionScope)
           }
           if (socket.destroyed) closed()
           else socket.once("close", closed)

@@ -3,6 +3,7 @@
  * what a session is. Beside the syscall contract, below the sessions that implement it and
  * the tracing that names it.
  */
+import type { Scope } from "effect"
 import type { AgentIdentity } from "./AgentConnections.ts"
 import type { PeerCredentials } from "../sandbox/PeerCredentials.ts"
 
@@ -22,8 +23,13 @@ export interface Caller {
   readonly setName: (name: string) => void
   /** Sends a kernel-initiated event to this connection. */
   readonly push: (push: { readonly ev: string; readonly data: unknown }) => void
-  /** Runs `f` once the connection has closed (at once if it already has). */
+  /** Runs `f` once the connection has closed (at once if it already has): for synchronous bookkeeping (the router's). */
   readonly onClose: (f: () => void) => void
+  /**
+   * The connection's scope, closed when the connection closes: a fiber forked in it (a
+   * subscription's pushes) ends with the connection, a finalizer added to it runs then.
+   */
+  readonly scope: Scope.Scope
 }
 
 /** The request being served: its id, and a way to send chunks before the reply. @category models */

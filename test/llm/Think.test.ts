@@ -197,7 +197,8 @@ describe("THINK", () => {
       name: "researcher",
       setName: () => {},
       push: () => {},
-      onClose: () => {}
+      onClose: () => {},
+      scope: Scope.makeUnsafe()
     }
     const chunks: Array<unknown> = []
     const program = Effect.gen(function* () {

@@ -7,7 +7,7 @@
  * LogEntry}` until the connection closes. A name with neither an agent nor kept lines → ENOENT.
  * Beyond DESIGN.md's table (docs/protocol.md); not in an agent's default caps.
  */
-import { Deferred, Effect, Fiber, PubSub, Schema } from "effect"
+import { Deferred, Effect, PubSub, Schema } from "effect"
 import { AgentLogs } from "../../logs/AgentLogs.ts"
 import type { LogEntry } from "../../protocol/LogEntry.ts"
 import { Op } from "../../protocol/Op.ts"
@@ -46,7 +46,7 @@ export const Logs = Syscall.make(Op.LOGS, (args, caller, call) =>
       call.afterReply(() => void Deferred.doneUnsafe(replied, Effect.void))
       // Subscribed before the backlog is read (startImmediately), so a line appended in between
       // is in both and skipped here by its number: nothing missed, nothing twice.
-      const follower = yield* Effect.scoped(Effect.gen(function* () {
+      yield* Effect.scoped(Effect.gen(function* () {
         const queue = yield* PubSub.subscribe(events.output)
         // Pushes leave after the reply: the session says when it has written it.
         yield* Deferred.await(replied)
@@ -54,8 +54,7 @@ export const Logs = Syscall.make(Op.LOGS, (args, caller, call) =>
           const { type, ...entry } = yield* PubSub.take(queue)
           if (entry.name === name && entry.seq > newestSeq) caller.push({ ev: type, data: entry satisfies LogEntry })
         }
-      })).pipe(Effect.forkDetach({ startImmediately: true }))
-      caller.onClose(() => void Effect.runFork(Fiber.interrupt(follower)))
+      })).pipe(Effect.forkIn(caller.scope, { startImmediately: true }))
     }
     const lines = logs.tail(name, { n: n ?? DEFAULT_LINES, since })
     newestSeq = logs.tail(name, { n: 1 })[0]?.seq ?? 0

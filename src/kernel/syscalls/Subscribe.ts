@@ -3,7 +3,7 @@
  * `{ev, data}` for every lifecycle event whose type starts with one of the prefixes (all when
  * none are given), until the connection closes.
  */
-import { Effect, Fiber, PubSub, Schema } from "effect"
+import { Effect, PubSub, Schema } from "effect"
 import { Op } from "../../protocol/Op.ts"
 import { Events } from "../../process/Events.ts"
 import * as Syscall from "../Syscall.ts"
@@ -19,13 +19,13 @@ export const Subscribe = Syscall.make(Op.SUBSCRIBE, (args, caller) =>
     const events = yield* Events
     const wanted = (type: string) => prefixes === undefined || prefixes.length === 0 || prefixes.some((p) => type.startsWith(p))
     // startImmediately: subscribed before the reply leaves, so no later event is missed.
-    const fiber = yield* Effect.scoped(Effect.gen(function* () {
+    // In the connection's scope: the subscription ends when the connection closes.
+    yield* Effect.scoped(Effect.gen(function* () {
       const queue = yield* PubSub.subscribe(events.pubsub)
       for (;;) {
         const event = yield* PubSub.take(queue)
         if (wanted(event.type)) caller.push({ ev: event.type, data: event })
       }
-    })).pipe(Effect.forkDetach({ startImmediately: true }))
-    caller.onClose(() => void Effect.runFork(Fiber.interrupt(fiber)))
+    })).pipe(Effect.forkIn(caller.scope, { startImmediately: true }))
     return { subscribed: true }
   }))

@@ -8,7 +8,7 @@
  * running): an agent that dies takes its connection, and so its requests, with it. An agent's
  * `llm` options (weight, rpm, tpm, budget) from its spec are applied before its first THINK.
  */
-import { Effect, Option, Schema } from "effect"
+import { Effect, Option, Schema, Scope } from "effect"
 import type { LlmError } from "../../llm/LlmError.ts"
 import type * as LlmRequest from "../../llm/LlmRequest.ts"
 import { type AgentLimits, LlmScheduler } from "../../llm/Scheduler.ts"
@@ -103,13 +103,13 @@ const handle = (scheduler: LlmScheduler["Service"]) => {
         Effect.mapError(toKernelError)
       )
     })
-  const forgetOnClose = (caller: Syscall.Caller, key: string) => {
-    if (key !== `session-${caller.sessionId}` || watched.has(caller.sessionId)) return
+  const forgetOnClose = (caller: Syscall.Caller, key: string): Effect.Effect<void> => {
+    if (key !== `session-${caller.sessionId}` || watched.has(caller.sessionId)) return Effect.void
     watched.add(caller.sessionId)
-    caller.onClose(() => {
+    return Scope.addFinalizer(caller.scope, Effect.suspend(() => {
       watched.delete(caller.sessionId)
-      Effect.runFork(scheduler.forgetAgent(key))
-    })
+      return scheduler.forgetAgent(key)
+    }))
   }
   return (args: unknown, caller: Syscall.Caller, call: Syscall.Call) =>
     Effect.gen(function* () {
@@ -127,7 +127,7 @@ const handle = (scheduler: LlmScheduler["Service"]) => {
       }
       const options = think.stream === true ? { onDelta: (delta: string) => call.chunk({ delta } satisfies ThinkChunk) } : {}
       const key = agentKey(caller)
-      forgetOnClose(caller, key)
+      yield* forgetOnClose(caller, key)
       yield* applyLimits(caller)
       const result = yield* scheduler.submit(key, request, options).pipe(Effect.mapError(toKernelError))
       return {
