@@ -6,6 +6,7 @@
 import * as Op from "../protocol/Op.ts"
 import type * as Results from "../protocol/Results.ts"
 import type * as Rows from "../protocol/Rows.ts"
+import type * as Syscalls from "../protocol/Syscalls.ts"
 import { PROTOCOL_VERSION } from "../protocol/Version.ts"
 
 /** A request to make, with its result type as a phantom. @category models */
@@ -24,33 +25,41 @@ export type HelloResult = Results.HelloResult
 /** One row of LIST: the protocol's (protocol/Rows.ts), which the kernel builds. @category models */
 export type AgentInfo = Rows.ListRow
 
-/** Omits undefined fields, so optional args never travel as CBOR undefined. */
-const compact = (fields: Record<string, unknown>): Record<string, unknown> =>
-  Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined))
+/** Fields left undefined, as optional keys (they never travel as CBOR undefined). */
+type Compact<T> =
+  & { readonly [K in keyof T as undefined extends T[K] ? never : K]: T[K] }
+  & { readonly [K in keyof T as undefined extends T[K] ? K : never]?: Exclude<T[K], undefined> }
 
-/** Every typed syscall. @category constructors */
+/** Omits undefined fields, so optional args never travel as CBOR undefined. */
+const compact = <T extends Record<string, unknown>>(fields: T): Compact<T> =>
+  Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined)) as Compact<T>
+
+type Args<S extends keyof typeof Syscalls> = (typeof Syscalls)[S] extends { readonly Type: infer T } ? T : never
+
+/**
+ * Every typed syscall. The args each builds are checked against the schema the kernel decodes
+ * them with (protocol/Syscalls.ts, `satisfies`), and each names its answer's type
+ * (protocol/Results.ts, protocol/Rows.ts). @category constructors
+ */
 export const calls = {
-  hello: (name?: string) => spec<HelloResult>(Op.Op.HELLO, compact({ version: PROTOCOL_VERSION, name })),
+  hello: (name?: string) =>
+    spec<HelloResult>(Op.Op.HELLO, compact({ version: PROTOCOL_VERSION, name }) satisfies Args<"HelloArgs">),
   noop: <A>(value?: A) => spec<A>(Op.Op.NOOP, value),
   list: () => spec<ReadonlyArray<Rows.ListRow>>(Op.Op.LIST, {}),
-  think: (args: { readonly prompt?: string; readonly messages?: ReadonlyArray<unknown>; readonly model?: string; readonly maxTokens?: number }) =>
-    spec<{ readonly content: string; readonly usage: unknown; readonly model: string }>(Op.Op.THINK, compact(args)),
-  spawn: (args: { readonly name: string; readonly run: string; readonly args?: ReadonlyArray<string>; readonly [field: string]: unknown }) =>
-    spec<{ readonly id: string; readonly name: string; readonly pid: number; readonly status: string }>(Op.Op.SPAWN, compact(args)),
-  kill: (target: string, signal?: string) => spec<{ readonly killed: boolean }>(Op.Op.KILL, compact({ name: target, signal })),
-  wait: (target: string, timeoutMs?: number) => spec<Results.WaitResult>(Op.Op.WAIT, compact({ name: target, timeoutMs })),
-  stat: (target: string) => spec<Record<string, unknown>>(Op.Op.STAT, { name: target }),
+  think: (args: Args<"ThinkArgs">) => spec<Results.ThinkResult>(Op.Op.THINK, args),
+  spawn: (args: Args<"SpawnArgs">) => spec<Results.SpawnResult>(Op.Op.SPAWN, args),
+  kill: (target: string, signal?: string | number) =>
+    spec<Results.KillResult>(Op.Op.KILL, compact({ name: target, signal }) satisfies Args<"KillArgs">),
+  wait: (target: string, timeoutMs?: number) =>
+    spec<Results.WaitResult>(Op.Op.WAIT, compact({ name: target, timeoutMs }) satisfies Args<"WaitArgs">),
+  stat: (target: string) => spec<Record<string, unknown>>(Op.Op.STAT, { name: target } satisfies Args<"StatArgs">),
   send: (to: string, payload: unknown, nowait?: boolean) =>
-    spec<{ readonly msgId: number }>(Op.Op.SEND, compact({ to, payload, nowait })),
-  recv: (timeoutMs?: number) =>
-    spec<{ readonly msgId: number; readonly from: string; readonly payload: unknown; readonly redelivered?: boolean }>(
-      Op.Op.RECV,
-      compact({ timeoutMs })
-    ),
-  ack: (msgId: number) => spec<Record<string, never>>(Op.Op.ACK, { msgId }),
-  log: (level: string, msg: string, fields?: Record<string, unknown>) =>
-    spec<Record<string, never>>(Op.Op.LOG, compact({ level, msg, fields })),
-  heartbeat: () => spec<Record<string, never>>(Op.Op.HEARTBEAT, {}),
+    spec<Results.SendResult>(Op.Op.SEND, { to, payload, ...(nowait === undefined ? {} : { nowait }) } satisfies Args<"SendArgs">),
+  recv: (timeoutMs?: number) => spec<Results.RecvResult>(Op.Op.RECV, compact({ timeoutMs }) satisfies Args<"RecvArgs">),
+  ack: (msgId: number) => spec<Results.Empty>(Op.Op.ACK, { msgId } satisfies Args<"AckArgs">),
+  log: (level: Args<"LogArgs">["level"], msg: string, fields?: Record<string, unknown>) =>
+    spec<Results.Empty>(Op.Op.LOG, compact({ level, msg, fields }) satisfies Args<"LogArgs">),
+  heartbeat: () => spec<Results.Empty>(Op.Op.HEARTBEAT, {}),
   /** Null when the kernel runs no tree. */
   tree: () => spec<Rows.TreeNode | null>(Op.Op.TREE, {})
 } as const

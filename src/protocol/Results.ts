@@ -32,3 +32,44 @@ export interface WaitResult {
   /** The same in one line for people (ExitReason.describe). */
   readonly description: string
 }
+
+/** SPAWN's answer: the new agent. @category models */
+export interface SpawnResult {
+  readonly id: string
+  readonly name: string
+  readonly pid: number | null
+  readonly status: string
+}
+
+/** KILL's answer: the signal was sent. @category models */
+export interface KillResult {
+  readonly killed: boolean
+}
+
+/** SEND's answer: the message's id in the receiver's mailbox. @category models */
+export interface SendResult {
+  readonly msgId: number
+}
+
+/** RECV's answer: one message, with whether it was delivered before and not acked. @category models */
+export interface RecvResult {
+  readonly msgId: number
+  readonly from: string
+  readonly payload: unknown
+  readonly redelivered?: boolean
+}
+
+/** THINK's answer: the text, what it cost, the model that gave it. @category models */
+export interface ThinkResult {
+  readonly content: string
+  readonly usage: { readonly inputTokens: number; readonly outputTokens: number }
+  readonly model: string
+}
+
+/** A chunk of a streamed THINK: the next piece of the answer's text. @category models */
+export interface ThinkChunk {
+  readonly delta: string
+}
+
+/** The answer of a syscall that answers nothing but success (ACK, LOG, HEARTBEAT). @category models */
+export type Empty = Record<string, never>

@@ -36,20 +36,19 @@ export class Supervision extends Context.Service<Supervision, {
       }
     }
     return Supervision.of({
-      startInit: (spec) =>
-        Effect.gen(function* () {
-          const handle = yield* Supervisor.start(spec, spec.name, context)
-          init = handle
-          yield* Deferred.await(handle.failed).pipe(
-            Effect.flatMap((chain) => Deferred.succeed(failed, chain)),
-            Effect.forkScoped
-          )
-          return handle
-        }),
-      boot: (tree, baseDir) =>
-        init === undefined
-          ? Effect.fail(new KernelError.Busy({ message: "boot: the kernel's init is not running" }))
-          : init.call((actor) => actor.startChild(resolveRuns(tree, baseDir), false)),
+      startInit: Effect.fn("Supervision.startInit")(function* (spec: ResolvedSupervisor) {
+        const handle = yield* Supervisor.start(spec, spec.name, context)
+        init = handle
+        yield* Deferred.await(handle.failed).pipe(
+          Effect.flatMap((chain) => Deferred.succeed(failed, chain)),
+          Effect.forkScoped
+        )
+        return handle
+      }),
+      boot: Effect.fn("Supervision.boot")(function* (tree: ResolvedTree, baseDir: string) {
+        if (init === undefined) return yield* new KernelError.Busy({ message: "boot: the kernel's init is not running" })
+        return yield* init.call((actor) => actor.startChild(resolveRuns(tree, baseDir), false))
+      }),
       find: (path) => registry.get(path),
       tree: () => init?.tree() ?? null,
       failed

@@ -209,23 +209,24 @@ const noChild = (state: State, name: string) => new KernelError.NotFound({ messa
 export const refuseStart = (state: State, name: string): KernelError.KernelError | undefined =>
   find(state, name) !== undefined ? new KernelError.AlreadyExists({ message: `${state.path}: a child named ${name} already exists` }) : undefined
 
-/** Why restart_child refuses, if it does (OTP: {error, running} / {error, restarting}). @category guards */
-export const refuseRestart = (state: State, name: string): KernelError.KernelError | undefined => {
-  if (state.spec.strategy === "simple_one_for_one") return notForSimple(state, "restart")
+/**
+ * Why restart_child or delete_child refuses, if it does: neither exists for a
+ * simple_one_for_one supervisor, and both want a child without a process (OTP: {error,
+ * running} / {error, restarting}).
+ */
+const refuseIdle = (state: State, name: string, action: "restart" | "delete"): KernelError.KernelError | undefined => {
+  if (state.spec.strategy === "simple_one_for_one") return notForSimple(state, action)
   const child = find(state, name)
   if (child === undefined) return noChild(state, name)
   if (isActive(child)) return new KernelError.Busy({ message: `${state.path}: ${name} is ${stateOf(child)}; terminate it first` })
   return undefined
 }
 
+/** Why restart_child refuses, if it does. @category guards */
+export const refuseRestart = (state: State, name: string): KernelError.KernelError | undefined => refuseIdle(state, name, "restart")
+
 /** Why delete_child refuses, if it does. @category guards */
-export const refuseDelete = (state: State, name: string): KernelError.KernelError | undefined => {
-  if (state.spec.strategy === "simple_one_for_one") return notForSimple(state, "delete")
-  const child = find(state, name)
-  if (child === undefined) return noChild(state, name)
-  if (isActive(child)) return new KernelError.Busy({ message: `${state.path}: ${name} is ${stateOf(child)}; terminate it first` })
-  return undefined
-}
+export const refuseDelete = (state: State, name: string): KernelError.KernelError | undefined => refuseIdle(state, name, "delete")
 
 /** Why terminate_child refuses, if it does. @category guards */
 export const refuseTerminate = (state: State, name: string): KernelError.KernelError | undefined =>

@@ -2,16 +2,15 @@
  * ACK (0x22): `{msgId}` → `{}`. The calling agent is done with a message it received on this
  * connection; it will not be delivered again. ENOENT for any other id.
  */
-import { Effect, Schema } from "effect"
+import { Effect } from "effect"
 import { Router } from "../../ipc/Router.ts"
 import { Op } from "../../protocol/Op.ts"
+import { AckArgs } from "../../protocol/Syscalls.ts"
 import * as KernelError from "../../process/KernelError.ts"
 import * as Syscall from "../Syscall.ts"
 import type { Caller } from "../Syscall.ts"
 
-const decode = Syscall.decodeArgs(Schema.Struct({
-  msgId: Schema.Int.check(Schema.isGreaterThanOrEqualTo(1))
-}))
+const decode = Syscall.decodeArgs(AckArgs)
 
 /** `{msgId: n}` with n a safe integer ≥ 1, accepted without the schema; anything else goes through it. */
 const wellFormed = (args: unknown): number | undefined => {

@@ -5,20 +5,15 @@
  * template (`name`, optional `args` replacing the template's); on another supervisor it takes a
  * child `spec` as a tree file would declare it (`{_tag: "agent", name, run, ...}`).
  */
-import { Effect, Result, Schema } from "effect"
+import { Effect, Result } from "effect"
 import { Op } from "../../protocol/Op.ts"
+import { ChildArgs } from "../../protocol/Syscalls.ts"
 import { Supervision } from "../../supervision/Supervision.ts"
 import { decodeTree } from "../../supervision/Tree.ts"
 import * as KernelError from "../../process/KernelError.ts"
 import * as Syscall from "../Syscall.ts"
 
-const decode = Syscall.decodeArgs(Schema.Struct({
-  supervisor: Schema.String.check(Schema.isMinLength(1)),
-  action: Schema.Literals(["start", "terminate", "restart", "delete"]),
-  name: Schema.optionalKey(Schema.String.check(Schema.isMinLength(1))),
-  spec: Schema.optionalKey(Schema.Unknown),
-  args: Schema.optionalKey(Schema.Array(Schema.String))
-}))
+const decode = Syscall.decodeArgs(ChildArgs)
 
 /** @category syscalls */
 export const Child = Syscall.make(Op.CHILD, (args) =>

@@ -3,19 +3,16 @@
  * speaks and, optionally, a name (a client's mailbox, while it is connected); the kernel
  * answers who the caller is, who the kernel is and the connection's limits.
  */
-import { Effect, Schema } from "effect"
+import { Effect } from "effect"
 import { Router } from "../../ipc/Router.ts"
 import { Op } from "../../protocol/Op.ts"
+import { HelloArgs } from "../../protocol/Syscalls.ts"
 import type { HelloResult } from "../../protocol/Results.ts"
 import { PROTOCOL_VERSION, VERSION } from "../../protocol/Version.ts"
 import { KernelConfig } from "../../process/KernelConfig.ts"
 import * as KernelError from "../../process/KernelError.ts"
 import * as Syscall from "../Syscall.ts"
 
-const HelloArgs = Schema.Struct({
-  version: Schema.Int.check(Schema.isGreaterThanOrEqualTo(1)),
-  name: Schema.optionalKey(Schema.String.check(Schema.isMinLength(1), Schema.isMaxLength(255)))
-})
 
 const decode = Syscall.decodeArgs(HelloArgs)
 

@@ -3,18 +3,17 @@
  * stop and its whole sandbox is SIGKILLed after its grace period (systemd's TimeoutStopSec).
  * SIGKILL takes the sandbox down at once; any other signal goes to the agent alone.
  */
-import { Effect, Schema } from "effect"
+import { Effect } from "effect"
 import { Op } from "../../protocol/Op.ts"
+import type { KillResult } from "../../protocol/Results.ts"
+import { KillArgs } from "../../protocol/Syscalls.ts"
 import * as ExitReason from "../../sandbox/ExitReason.ts"
 import { Agents } from "../../process/Agents.ts"
 import * as KernelError from "../../process/KernelError.ts"
 import * as Syscall from "../Syscall.ts"
 import * as Target from "./Target.ts"
 
-const decode = Syscall.decodeArgs(Schema.Struct({
-  ...Target.Target,
-  signal: Schema.optionalKey(Schema.Union([Schema.String, Schema.Int]))
-}))
+const decode = Syscall.decodeArgs(KillArgs)
 
 /** @category syscalls */
 export const Kill = Syscall.make(Op.KILL, (args) =>
@@ -26,5 +25,5 @@ export const Kill = Syscall.make(Op.KILL, (args) =>
       return yield* new KernelError.InvalidArgument({ message: `kill: unknown signal ${JSON.stringify(request.signal)}`, field: "signal" })
     }
     yield* (yield* Agents).kill(target, signal)
-    return { killed: true }
+    return { killed: true } satisfies KillResult
   }))

@@ -2,16 +2,13 @@
  * LOG (0x40): `{level, msg, fields?}` → `{}`. An agent's structured log record, kept with its
  * output lines; from a client, it goes to the kernel's own log.
  */
-import { Clock, Effect, Schema } from "effect"
+import { Clock, Effect } from "effect"
 import { Op } from "../../protocol/Op.ts"
+import { LogArgs } from "../../protocol/Syscalls.ts"
 import { Agents } from "../../process/Agents.ts"
 import * as Syscall from "../Syscall.ts"
 
-const decode = Syscall.decodeArgs(Schema.Struct({
-  level: Schema.Literals(["trace", "debug", "info", "warn", "error", "fatal"]),
-  msg: Schema.String.check(Schema.isMaxLength(64 * 1024)),
-  fields: Schema.optionalKey(Schema.Record(Schema.String, Schema.Unknown))
-}))
+const decode = Syscall.decodeArgs(LogArgs)
 
 /** @category syscalls */
 export const Log = Syscall.make(Op.LOG, (args, caller) =>

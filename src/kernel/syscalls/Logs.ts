@@ -7,10 +7,11 @@
  * LogEntry}` until the connection closes. A name with neither an agent nor kept lines → ENOENT.
  * Beyond DESIGN.md's table (docs/protocol.md); not in an agent's default caps.
  */
-import { Deferred, Effect, PubSub, Schema } from "effect"
+import { Deferred, Effect, PubSub } from "effect"
 import { AgentLogs } from "../../logs/AgentLogs.ts"
 import type { LogEntry } from "../../protocol/LogEntry.ts"
 import { Op } from "../../protocol/Op.ts"
+import { LogsArgs, MAX_LOG_LINES } from "../../protocol/Syscalls.ts"
 import { Agents } from "../../process/Agents.ts"
 import { Events } from "../../process/Events.ts"
 import * as KernelError from "../../process/KernelError.ts"
@@ -20,14 +21,9 @@ import * as Syscall from "../Syscall.ts"
 export const DEFAULT_LINES = 100
 
 /** The most lines one LOGS returns. @category models */
-export const MAX_LINES = 10_000
+export const MAX_LINES = MAX_LOG_LINES
 
-const decode = Syscall.decodeArgs(Schema.Struct({
-  name: Schema.String.check(Schema.isMinLength(1)),
-  n: Schema.optionalKey(Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: MAX_LINES }))),
-  since: Schema.optionalKey(Schema.Finite.check(Schema.isGreaterThanOrEqualTo(0))),
-  follow: Schema.optionalKey(Schema.Boolean)
-}))
+const decode = Syscall.decodeArgs(LogsArgs)
 
 /** @category syscalls */
 export const Logs = Syscall.make(Op.LOGS, (args, caller, call) =>

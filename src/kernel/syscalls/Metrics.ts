@@ -3,13 +3,13 @@
  * (what the observer serves at /metrics and `agentos metrics` prints; docs/metrics.md). Not in an
  * agent's default caps: it shows every agent's figures, so it needs a grant, like SUBSCRIBE.
  */
-import { Effect, Schema } from "effect"
+import { Effect } from "effect"
 import { KernelMetrics } from "../../metrics/KernelMetrics.ts"
 import { Op } from "../../protocol/Op.ts"
+import { MetricsArgs } from "../../protocol/Syscalls.ts"
 import * as Syscall from "../Syscall.ts"
 
-// A map (it has no fields yet); Schema.Struct({}) would take any value at all.
-const decode = Syscall.decodeArgs(Schema.Record(Schema.String, Schema.Unknown))
+const decode = Syscall.decodeArgs(MetricsArgs)
 
 /** @category syscalls */
 export const Metrics = Syscall.make(Op.METRICS, (args) =>

@@ -5,16 +5,15 @@
  * incarnation, `redelivered: true`. An agent's mailbox is its name's; a client's, the name it
  * gave at HELLO.
  */
-import { Effect, Schema } from "effect"
+import { Effect } from "effect"
 import { Router } from "../../ipc/Router.ts"
 import { Op } from "../../protocol/Op.ts"
+import { RecvArgs } from "../../protocol/Syscalls.ts"
 import * as KernelError from "../../process/KernelError.ts"
 import * as Syscall from "../Syscall.ts"
 import type { Caller } from "../Syscall.ts"
 
-const decode = Syscall.decodeArgs(Schema.Struct({
-  timeoutMs: Schema.optionalKey(Schema.Int.check(Schema.isGreaterThanOrEqualTo(0)))
-}))
+const decode = Syscall.decodeArgs(RecvArgs)
 
 /**
  * `{}` or `{timeoutMs: n}` with n a safe integer ≥ 0, accepted without the schema; anything else

@@ -6,10 +6,11 @@
  * name nobody will answer to; E2BIG for a payload that could not be delivered in one frame;
  * EINVAL for one that is not valid CBOR or nests too deep for a RECV reply.
  */
-import { Effect, Schema } from "effect"
+import { Effect } from "effect"
 import { Router } from "../../ipc/Router.ts"
 import * as Cbor from "../../protocol/Cbor.ts"
 import { Op } from "../../protocol/Op.ts"
+import { SendArgs } from "../../protocol/Syscalls.ts"
 import * as KernelError from "../../process/KernelError.ts"
 import * as Syscall from "../Syscall.ts"
 
@@ -19,11 +20,7 @@ interface Args {
   readonly nowait?: boolean
 }
 
-const decode = Syscall.decodeArgs(Schema.Struct({
-  to: Schema.String.check(Schema.isMinLength(1)),
-  payload: Schema.Unknown,
-  nowait: Schema.optionalKey(Schema.Boolean)
-}))
+const decode = Syscall.decodeArgs(SendArgs)
 
 /**
  * The args of nearly every SEND, accepted without the schema; anything else (a missing or odd

@@ -8,6 +8,7 @@
  */
 import { Effect } from "effect"
 import { Op } from "../../protocol/Op.ts"
+import type { SpawnResult } from "../../protocol/Results.ts"
 import * as AgentSpec from "../../process/AgentSpec.ts"
 import { Agents } from "../../process/Agents.ts"
 import * as KernelError from "../../process/KernelError.ts"
@@ -28,5 +29,5 @@ export const Spawn = Syscall.make(Op.SPAWN, (args, caller) =>
     const spec = yield* decode(args)
     const agents = yield* Agents
     const agent = yield* agents.spawn(spec, caller.agent === undefined ? {} : { parent: caller.agent.name })
-    return { id: agent.id, name: agent.name, pid: agent.pid, status: agent.status }
+    return { id: agent.id, name: agent.name, pid: agent.pid, status: agent.status } satisfies SpawnResult
   }))

@@ -7,16 +7,17 @@
  * a name or id: the kernel's own figures, the LLM scheduler's with every agent's (what
  * `agentos llm` shows).
  */
-import { Clock, Effect, Schema } from "effect"
+import { Clock, Effect } from "effect"
 import { LlmScheduler } from "../../llm/Scheduler.ts"
 import { Op } from "../../protocol/Op.ts"
+import { StatArgs } from "../../protocol/Syscalls.ts"
 import { KernelConfig } from "../../process/KernelConfig.ts"
 import * as ExitReason from "../../sandbox/ExitReason.ts"
 import * as Agents from "../../process/Agents.ts"
 import * as Syscall from "../Syscall.ts"
 import * as Target from "./Target.ts"
 
-const decode = Syscall.decodeArgs(Schema.Struct(Target.Target))
+const decode = Syscall.decodeArgs(StatArgs)
 
 /** @category syscalls */
 export const Stat = Syscall.make(Op.STAT, (args) =>

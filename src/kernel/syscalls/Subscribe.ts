@@ -3,14 +3,13 @@
  * `{ev, data}` for every lifecycle event whose type starts with one of the prefixes (all when
  * none are given), until the connection closes.
  */
-import { Effect, PubSub, Schema } from "effect"
+import { Effect, PubSub } from "effect"
 import { Op } from "../../protocol/Op.ts"
+import { SubscribeArgs } from "../../protocol/Syscalls.ts"
 import { Events } from "../../process/Events.ts"
 import * as Syscall from "../Syscall.ts"
 
-const decode = Syscall.decodeArgs(Schema.Struct({
-  events: Schema.optionalKey(Schema.Array(Schema.String))
-}))
+const decode = Syscall.decodeArgs(SubscribeArgs)
 
 /** @category syscalls */
 export const Subscribe = Syscall.make(Op.SUBSCRIBE, (args, caller) =>

@@ -1,12 +1,8 @@
 /** The `{name}` or `{id}` that KILL, WAIT and STAT address an agent by. */
-import { Effect, Schema } from "effect"
+import { Effect } from "effect"
 import * as KernelError from "../../process/KernelError.ts"
 
-/** Either field, as the protocol table has it (`{name or id}`). @category models */
-export const Target = {
-  name: Schema.optionalKey(Schema.String.check(Schema.isMinLength(1))),
-  id: Schema.optionalKey(Schema.String.check(Schema.isMinLength(1)))
-}
+export { Target } from "../../protocol/Syscalls.ts"
 
 /** The agent a request names: its id, else its name; EINVAL when it names none. @category constructors */
 export const get = (args: { readonly name?: string; readonly id?: string }, op: string): Effect.Effect<string, KernelError.InvalidArgument> => {

@@ -8,35 +8,21 @@
  * running): an agent that dies takes its connection, and so its requests, with it. An agent's
  * `llm` options (weight, rpm, tpm, budget) from its spec are applied before its first THINK.
  */
-import { Effect, Option, Schema, Scope } from "effect"
+import { Effect, Option, Scope } from "effect"
 import type { LlmError } from "../../llm/LlmError.ts"
 import type * as LlmRequest from "../../llm/LlmRequest.ts"
 import { type AgentLimits, LlmScheduler } from "../../llm/Scheduler.ts"
 import { Op } from "../../protocol/Op.ts"
+import type { ThinkChunk, ThinkResult } from "../../protocol/Results.ts"
+import { ThinkArgs } from "../../protocol/Syscalls.ts"
 import type * as AgentSpec from "../../process/AgentSpec.ts"
 import { Agents } from "../../process/Agents.ts"
 import * as KernelError from "../../process/KernelError.ts"
 import * as Syscall from "../Syscall.ts"
 
-const Message = Schema.Struct({
-  role: Schema.Literals(["system", "user", "assistant"]),
-  content: Schema.String
-})
-
-const ThinkArgs = Schema.Struct({
-  prompt: Schema.optionalKey(Schema.String),
-  messages: Schema.optionalKey(Schema.Array(Message)),
-  model: Schema.optionalKey(Schema.String.check(Schema.isMinLength(1), Schema.isMaxLength(255))),
-  maxTokens: Schema.optionalKey(Schema.Int.check(Schema.isGreaterThanOrEqualTo(1))),
-  stream: Schema.optionalKey(Schema.Boolean)
-})
-
 const decode = Syscall.decodeArgs(ThinkArgs)
 
-/** A chunk of a streamed THINK: the next piece of the answer's text. @category models */
-export interface ThinkChunk {
-  readonly delta: string
-}
+export type { ThinkChunk } from "../../protocol/Results.ts"
 
 /** The key the scheduler shares the LLM by: the agent's name, or the client's. @category constructors */
 export const agentKey = (caller: Syscall.Caller): string => caller.agent?.name ?? caller.name ?? `session-${caller.sessionId}`
@@ -134,7 +120,7 @@ const handle = (scheduler: LlmScheduler["Service"]) => {
         content: result.content,
         usage: { inputTokens: result.usage.inputTokens, outputTokens: result.usage.outputTokens },
         model: result.model
-      }
+      } satisfies ThinkResult
     })
 }
 

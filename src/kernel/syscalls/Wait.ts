@@ -2,18 +2,16 @@
  * WAIT (0x13): `{name or id, timeoutMs?}` → `{code, signal, reason}` once the agent has ended
  * (at once when it already has); ETIMEDOUT when `timeoutMs` passes first.
  */
-import { Effect, Schema } from "effect"
+import { Effect } from "effect"
 import { Op } from "../../protocol/Op.ts"
+import { WaitArgs } from "../../protocol/Syscalls.ts"
 import type { WaitResult } from "../../protocol/Results.ts"
 import * as ExitReason from "../../sandbox/ExitReason.ts"
 import { Agents } from "../../process/Agents.ts"
 import * as Syscall from "../Syscall.ts"
 import * as Target from "./Target.ts"
 
-const decode = Syscall.decodeArgs(Schema.Struct({
-  ...Target.Target,
-  timeoutMs: Schema.optionalKey(Schema.Int.check(Schema.isGreaterThanOrEqualTo(0)))
-}))
+const decode = Syscall.decodeArgs(WaitArgs)
 
 /** @category syscalls */
 export const Wait = Syscall.make(Op.WAIT, (args) =>
