@@ -6,7 +6,7 @@
  * (everything ended and nothing is to be restarted). An interrupt (SIGINT/SIGTERM) shuts it all
  * down in order.
  */
-import { Console, Data, Deferred, Effect, Fiber, PubSub, Result } from "effect"
+import { Console, Data, Deferred, Effect, Fiber, type Layer, PubSub, Result } from "effect"
 import * as Path from "node:path"
 import { pathToFileURL } from "node:url"
 import * as Daemon from "./Daemon.ts"
@@ -15,6 +15,7 @@ import { type AgentOutput, Events, type LifecycleEvent } from "../process/Events
 import { describeAgentDefaults, KernelConfig, type Settings } from "../process/KernelConfig.ts"
 import { Agents } from "../process/Agents.ts"
 import * as Isolation from "../sandbox/Isolation.ts"
+import type { Launcher } from "../sandbox/Launcher.ts"
 import * as Observer from "../observer/Observer.ts"
 import * as ObserverToken from "../observer/ObserverToken.ts"
 import { Supervision } from "../supervision/Supervision.ts"
@@ -94,6 +95,12 @@ export interface BootOptions {
    * else a fresh random one.
    */
   readonly observe?: { readonly host: string; readonly port: number; readonly token?: string }
+  /**
+   * What starts the kernel's agents and what the kernel learns they get (Daemon.layer's
+   * `launcher` and `isolation`): the native launcher and this machine's probe unless given
+   * (tests give the plain launcher, ProcessLauncher, with its `machine()`).
+   */
+  readonly launcher?: { readonly layer: Layer.Layer<Launcher>; readonly isolation: Layer.Layer<Isolation.Isolation> }
 }
 
 const palette = [36, 33, 32, 35, 34, 96, 93, 92, 95, 94]
@@ -183,7 +190,7 @@ export const run = (tree: ResolvedTree, baseDir: string, options: BootOptions = 
     yield* print(`restarts: ${restarts.size === 0 ? "none" : [...restarts].map(([path, n]) => `${path} ${n}`).join(", ")}`)
     yield* print(`escalations: ${escalations.length === 0 ? "none" : escalations.join(", ")}`)
     if (outcome.node !== undefined) for (const line of formatTree(outcome.node)) yield* print(line)
-  }).pipe(Effect.scoped, Effect.provide(Daemon.layer(options.kernel ?? {})))
+  }).pipe(Effect.scoped, Effect.provide(Daemon.layer(options.kernel ?? {}, [], undefined, options.launcher?.isolation, options.launcher?.layer)))
 }
 
 /** Loads a tree file and runs it. @category lifecycle */

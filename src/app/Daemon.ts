@@ -5,6 +5,7 @@
  * connections, remove the socket file.
  */
 import { Effect, Layer } from "effect"
+import type { Launcher } from "../sandbox/Launcher.ts"
 import * as NodeLauncher from "../sandbox/NodeLauncher.ts"
 import * as Isolation from "../sandbox/Isolation.ts"
 import { AgentLogs } from "../logs/AgentLogs.ts"
@@ -26,7 +27,8 @@ import type { Syscall } from "../kernel/Syscall.ts"
 /**
  * The whole kernel: config, LLM scheduler, syscall table, socket server. The scheduler is the
  * one the environment describes (LlmScheduler.layerFromEnv: the offline model without a key)
- * unless `llm` gives one. @category layers
+ * unless `llm` gives one; agents are started by the native launcher (NodeLauncher) unless
+ * `launcher` gives another (ProcessLauncher.layer, with `isolation` its `machine()`). @category layers
  */
 export const layer = (
   options: Partial<Settings> = {},
@@ -34,7 +36,8 @@ export const layer = (
   llm: Layer.Layer<LlmScheduler, ProviderConfigError> = LlmScheduler.layerFromEnv(),
   // What this machine gives agents is learnt once, before the first agent; a machine described
   // by value (a test of another situation's decisions) may stand in for the probe.
-  isolation: Layer.Layer<Isolation.Isolation> = Isolation.Isolation.layer(NodeLauncher.launcherPath, { subordinateIds: options.subordinateIds ?? true })
+  isolation: Layer.Layer<Isolation.Isolation> = Isolation.Isolation.layer(NodeLauncher.launcherPath, { subordinateIds: options.subordinateIds ?? true }),
+  launcher: Layer.Layer<Launcher> = NodeLauncher.layer
 ) => {
   // The scheduler outlives the sessions: their THINKs are interrupted before it goes. Telemetry
   // (the kernel's metric registry; the OTLP exporters when OTEL_EXPORTER_OTLP_ENDPOINT is set)
@@ -47,7 +50,7 @@ export const layer = (
   // Agents' logs come before the agents (every line they print goes through them) and close
   // after them, flushing their files once the agents have stopped.
   const logs = AgentLogs.layer.pipe(Layer.provideMerge(Layer.merge(sessions, Events.layer)))
-  const agents = Agents.layer.pipe(Layer.provideMerge(Layer.mergeAll(logs, NodeLauncher.layer, isolation)))
+  const agents = Agents.layer.pipe(Layer.provideMerge(Layer.mergeAll(logs, launcher, isolation)))
   const supervision = Supervision.layer.pipe(Layer.provideMerge(agents))
   const router = Router.layer.pipe(Layer.provideMerge(supervision))
   const metrics = KernelMetrics.layer.pipe(Layer.provideMerge(router))

@@ -110,6 +110,8 @@ export const properties = (machine: Machine, mode: Mode): ReadonlyArray<Property
   const has = (c: Cgroups.Controller) => machine.cgroups.kind !== "none" && machine.cgroups.controllers.includes(c)
   const abi = machine.probe.landlock
   const namespaces = mode === "namespaces" && (machine.root || machine.probe.userns)
+  // Without a network namespace, `network: none` is seccomp's (no socket()); without either, the host's network.
+  const noSocketNetwork: Property = { name: "network", held: "missing", mechanism: "no network namespace and no seccomp", note: "needs seccomp (CONFIG_SECCOMP_FILTER), user namespaces or root" }
   const list: Array<Property> = []
   // Identity
   if (machine.root) {
@@ -132,10 +134,10 @@ export const properties = (machine: Machine, mode: Mode): ReadonlyArray<Property
     list.push({ name: "network", held: "held", mechanism: "network namespace (none: only lo); seccomp allows only the socket families it needs" })
   } else if (abi >= 1) {
     list.push({ name: "filesystem", held: "held", mechanism: `Landlock ABI ${abi}: only the granted paths; seccomp refuses path-based chmod, chown, xattr and utimes` })
-    list.push({ name: "network", held: "held", mechanism: `seccomp: no socket() without a network${abi >= 4 ? "; Landlock refuses TCP bind and connect" : ""}` })
+    list.push(machine.probe.seccomp ? { name: "network", held: "held", mechanism: `seccomp: no socket() without a network${abi >= 4 ? "; Landlock refuses TCP bind and connect" : ""}` } : noSocketNetwork)
   } else {
     list.push({ name: "filesystem", held: "missing", mechanism: "no mount namespace and no Landlock", note: "needs user namespaces or Landlock (Linux 5.13+), or root" })
-    list.push({ name: "network", held: "held", mechanism: "seccomp: no socket() without a network" })
+    list.push(machine.probe.seccomp ? { name: "network", held: "held", mechanism: "seccomp: no socket() without a network" } : noSocketNetwork)
   }
   // Processes
   if (has("pids")) list.push({ name: "processes", held: "held", mechanism: "cgroup pids.max" })
@@ -173,7 +175,14 @@ export const properties = (machine: Machine, mode: Mode): ReadonlyArray<Property
         mechanism: abi >= 1 ? `Landlock ABI ${abi} has no signal or abstract-socket scoping` : "no Landlock",
         note: "needs Landlock ABI 6 (Linux 6.12) or user namespaces, or root"
       })
-    list.push({ name: "kernel socket", held: "held", mechanism: "seccomp refuses socket(AF_UNIX) (socketpair only); the kernel refuses any peer inside a sandbox" })
+    list.push(machine.probe.seccomp
+      ? { name: "kernel socket", held: "held", mechanism: "seccomp refuses socket(AF_UNIX) (socketpair only); the kernel refuses any peer inside a sandbox" }
+      : {
+        name: "kernel socket",
+        held: "weak",
+        mechanism: "the kernel refuses any peer inside a sandbox",
+        note: "no seccomp: socket(AF_UNIX) is allowed, so only the peer's ancestry keeps it out"
+      })
   }
   list.push(machine.probe.seccomp
     ? { name: "system calls", held: "held", mechanism: "seccomp: no ptrace, mount, bpf, io_uring, new namespaces, netlink or packet sockets" }

@@ -2,7 +2,8 @@
  * The Launcher on Linux: runs native/build/agentos-launch with the spec on fd 4, the agent's
  * kernel connection on fd 3 and its status records on fd 5 (docs/launcher.md), and turns the
  * records into a Launched. Output is split into lines, each cut at 64 KiB, so an agent that
- * never prints a newline cannot grow the kernel's memory.
+ * never prints a newline cannot grow the kernel's memory (internal/output.ts, shared with
+ * ProcessLauncher.ts, the plain launcher).
  */
 import { Deferred, Effect, Layer } from "effect"
 import * as ChildProcess from "node:child_process"
@@ -10,14 +11,13 @@ import * as Fs from "node:fs"
 import type { Readable, Writable } from "node:stream"
 import { fileURLToPath } from "node:url"
 import * as ExitReason from "./ExitReason.ts"
-import { Launcher, SpawnError, type Launched, type SpawnErrorReason, type Stream } from "./Launcher.ts"
+import * as Output from "./internal/output.ts"
+import { Launcher, SpawnError, type Launched, type SpawnErrorReason } from "./Launcher.ts"
 import * as LaunchSpec from "./LaunchSpec.ts"
 import * as LaunchStatus from "./LaunchStatus.ts"
 
 /** Where `make -C native` puts the launcher. @category models */
 export const launcherPath = fileURLToPath(new URL("../../native/build/agentos-launch", import.meta.url))
-
-const MAX_LINE = 64 * 1024
 
 const reasonOf = (step: string): SpawnErrorReason => {
   switch (step) {
@@ -38,37 +38,12 @@ const reasonOf = (step: string): SpawnErrorReason => {
 /** How long after the launcher exits its status pipe may take to be read to its end. */
 const STATUS_DRAIN_MS = 2000
 
-/** Splits a byte stream into lines for a listener, cutting over-long lines. */
-const lines = (stream: Readable, emit: (line: string) => void) => {
-  let pending = ""
-  stream.setEncoding("utf8")
-  stream.on("data", (chunk: string) => {
-    pending += chunk
-    let newline: number
-    while ((newline = pending.indexOf("\n")) !== -1) {
-      emit(pending.slice(0, newline))
-      pending = pending.slice(newline + 1)
-    }
-    while (pending.length > MAX_LINE) {
-      emit(pending.slice(0, MAX_LINE))
-      pending = pending.slice(MAX_LINE)
-    }
-  })
-  stream.on("end", () => {
-    if (pending !== "") emit(pending)
-    pending = ""
-  })
-}
-
 const signalSafely = (pid: number, signal: NodeJS.Signals | number) => {
   if (pid <= 0) return
   try {
     process.kill(pid, signal)
   } catch {}
 }
-
-/** Lines kept for a listener that has not come yet. */
-const MAX_EARLY_LINES = 4096
 
 /** How long closing an incarnation waits for its launcher to finish cleaning up and exit. */
 const LAUNCHER_EXIT_MS = 3000
@@ -90,15 +65,6 @@ const spawn = (spec: LaunchSpec.LaunchSpec, agentFd: number) =>
     }
     const started = yield* Deferred.make<LaunchStatus.Started, SpawnError>()
     const ended = yield* Deferred.make<LaunchStatus.Ended>()
-    const outputListeners: Array<(stream: Stream, line: string) => void> = []
-    // Lines that arrive before anyone listens (a fast agent prints before `started` has been
-    // handed back) are kept for the first listener: no output is lost to that race. Bounded,
-    // so a caller that never listens cannot make a flood grow the kernel.
-    let early: Array<[Stream, string]> | undefined = []
-    const emit = (stream: Stream, line: string) => {
-      if (early === undefined) outputListeners.forEach((l) => l(stream, line))
-      else if (early.length < MAX_EARLY_LINES) early.push([stream, line])
-    }
     let isolation: LaunchStatus.Isolation = {
       _tag: "isolation", namespaces: [], cgroup: "none", seccomp: false, userns: false, landlock: 0, idmap: "none", memory: "none", cpu: "none", pids: "none"
     }
@@ -139,9 +105,9 @@ const spawn = (spec: LaunchSpec.LaunchSpec, agentFd: number) =>
     const stdio = child.stdio as unknown as [null, Readable, Readable, null, Writable, Readable]
     stdio[4].on("error", () => {})
     stdio[4].end(encoded)
-    lines(stdio[1], (line) => emit("stdout", line))
-    lines(stdio[2], (line) => emit("stderr", line))
-    lines(stdio[5], (line) => {
+    // Split into lines, kept for the first listener, paused while its log drops a flood.
+    const output = Output.make(stdio[1], stdio[2])
+    Output.lines(stdio[5], (line) => {
       const record = LaunchStatus.parseLine(line)
       if (record === undefined) return
       switch (record._tag) {
@@ -200,21 +166,6 @@ const spawn = (spec: LaunchSpec.LaunchSpec, agentFd: number) =>
       Deferred.doneUnsafe(started, Effect.fail(new SpawnError({ reason: "LauncherMissing", message: `running ${launcherPath}: ${e.message}` })))
     })
 
-    // Paused by the kernel while an agent floods past its log's rate limit; unref'd, so a
-    // pause never holds the kernel's exit up.
-    let resumeTimer: NodeJS.Timeout | undefined
-    const pauseOutput = (ms: number) => {
-      if (resumeTimer !== undefined) return
-      stdio[1].pause()
-      stdio[2].pause()
-      resumeTimer = setTimeout(() => {
-        resumeTimer = undefined
-        stdio[1].resume()
-        stdio[2].resume()
-      }, ms)
-      resumeTimer.unref()
-    }
-
     const record = yield* Deferred.await(started)
     return {
       pid: record.pid,
@@ -223,14 +174,8 @@ const spawn = (spec: LaunchSpec.LaunchSpec, agentFd: number) =>
       cgroups: record.cgroups,
       isolation,
       usage: () => usage,
-      onOutput: (listener) => {
-        outputListeners.push(listener)
-        if (early === undefined) return
-        const replay = early
-        early = undefined
-        for (const [stream, line] of replay) listener(stream, line)
-      },
-      pauseOutput,
+      onOutput: output.onOutput,
+      pauseOutput: output.pauseOutput,
       signal: (signal) => signalSafely(record.pid, signal),
       stop: () => signalSafely(launcherPid, "SIGTERM"),
       kill: () => {

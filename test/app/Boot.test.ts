@@ -9,7 +9,7 @@ import * as Path from "node:path"
 import { describe, expect, it } from "vitest"
 import * as Boot from "../../src/app/Boot.ts"
 import { agent, decodeTree, defineTree, service, supervisor } from "../../src/supervision/Tree.ts"
-import { tempDir } from "../support/kernel.ts"
+import { bootOptions, tempDir } from "../support/kernel.ts"
 import * as Cleanups from "../support/cleanups.ts"
 import * as Machine from "../support/machine.ts"
 
@@ -26,7 +26,8 @@ const boot = (tree: unknown, options: { readonly quiet?: boolean } = {}) => {
   cleanups.push(dir.remove)
   const lines: Array<string> = []
   const run = Boot.run(resolved(tree), dir.path, {
-    kernel: { socketPath: Path.join(dir.path, "kernel.sock"), stateDir: Path.join(dir.path, "state") },
+    // Not about isolation: on the plain launcher where agents cannot be sandboxed here.
+    ...bootOptions(Machine.launcher, { socketPath: Path.join(dir.path, "kernel.sock"), stateDir: Path.join(dir.path, "state") }),
     print: (line) => Effect.sync(() => void lines.push(line)),
     ...options
   })
@@ -83,7 +84,7 @@ describe("Boot.run", () => {
   })
 })
 
-describe.skipIf(!Machine.canSandbox)(`Boot.run with agents${Machine.canSandbox ? "" : ` (skipped: ${Machine.cannotSandboxBecause})`}`, () => {
+describe(`Boot.run with agents (launched by the ${Machine.launcher} launcher)`, () => {
   const talker = defineTree(supervisor("root", {
     children: [agent("talker", { run: "sh", args: ["-c", "echo hello from $AGENTOS_NAME; echo oops >&2"], restart: "transient" })]
   }))

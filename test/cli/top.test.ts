@@ -77,7 +77,7 @@ const startTop = (tmux: ReturnType<typeof tmuxServer>, session: string, dir: str
 /** One row of the screen's table, by agent name, as its cells. */
 const rowOnScreen = (screen: string, name: string) => screen.split("\n").find((l) => l.trim().split(/\s+/)[0] === name)?.trim().split(/\s+/)
 
-describe.skipIf(!Machine.canSandbox)(`agentos top${Machine.canSandbox ? "" : ` (skipped: ${Machine.cannotSandboxBecause})`}`, () => {
+describe.skipIf(!Machine.canSandbox)(`agentos top${Machine.canSandbox ? "" : ` (skipped: its tree is booted with \`agentos boot\`, whose kernel has the native launcher, which cannot sandbox here: ${Machine.cannotSandboxBecause})`}`, () => {
   let dir: string
   let socket: string
   let boot: Awaited<ReturnType<typeof Cli.start>>

@@ -1,14 +1,15 @@
 /**
  * The demos, booted exactly as `agentos boot examples/<name>/tree.ts` boots them (Boot.boot on
  * the file), on a private kernel: their verdicts are decided by what happened, so these tests
- * fail when an isolation property or a supervision behaviour breaks.
+ * fail when an isolation property or a supervision behaviour breaks. The demos of supervision
+ * run on the plain launcher where agents cannot be sandboxed here.
  */
 import { Effect } from "effect"
 import * as Fs from "node:fs"
 import * as Path from "node:path"
 import { describe, expect, it } from "vitest"
 import * as Boot from "../../src/app/Boot.ts"
-import { tempDir } from "../support/kernel.ts"
+import { bootOptions, tempDir } from "../support/kernel.ts"
 import * as Cleanups from "../support/cleanups.ts"
 import * as Machine from "../support/machine.ts"
 import * as Situations from "../support/situations.ts"
@@ -16,7 +17,8 @@ import * as Situations from "../support/situations.ts"
 const examples = Path.resolve(import.meta.dirname, "../../examples")
 const cleanups = Cleanups.perTest()
 
-const boot = async (name: string, file = "tree.ts"): Promise<ReadonlyArray<string>> => {
+/** Boots a demo in this process; its agents started by `launcher` (the native one for the demos about isolation). */
+const boot = async (name: string, file = "tree.ts", launcher: Machine.TestLauncher = "native"): Promise<ReadonlyArray<string>> => {
   const dir = tempDir()
   cleanups.push(dir.remove)
   const socketPath = Path.join(dir.path, "kernel.sock")
@@ -25,7 +27,7 @@ const boot = async (name: string, file = "tree.ts"): Promise<ReadonlyArray<strin
   cleanups.push(() => (previous === undefined ? delete process.env.AGENTOS_SOCKET : (process.env.AGENTOS_SOCKET = previous)))
   const lines: Array<string> = []
   await Effect.runPromise(Boot.boot(Path.join(examples, name, file), {
-    kernel: { socketPath, stateDir: Path.join(dir.path, "state") },
+    ...bootOptions(launcher, { socketPath, stateDir: Path.join(dir.path, "state") }),
     print: (line) => Effect.sync(() => void lines.push(line))
   }))
   return lines
@@ -34,7 +36,7 @@ const boot = async (name: string, file = "tree.ts"): Promise<ReadonlyArray<strin
 const said = (lines: ReadonlyArray<string>, agent: string) =>
   lines.filter((l) => l.startsWith(`${agent.padEnd(16)} | `)).map((l) => l.slice(19))
 
-describe.skipIf(!Machine.canSandbox)(`demos${Machine.canSandbox ? "" : ` (skipped: ${Machine.cannotSandboxBecause})`}`, () => {
+describe.skipIf(!Machine.canSandbox)(`demos of isolation${Machine.canSandbox ? "" : ` (skipped: about the sandbox, on the native launcher, which cannot sandbox here: ${Machine.cannotSandboxBecause})`}`, () => {
   it("fault-isolation: the CPU hog is throttled, the memory hog OOM-killed, the healthy agent finishes", async () => {
     const lines = await boot("fault-isolation")
     const verdicts = said(lines, "judge")
@@ -66,9 +68,11 @@ describe.skipIf(!Machine.canSandbox)(`demos${Machine.canSandbox ? "" : ` (skippe
     expect(said(lines, "malicious-net").filter((l) => l.startsWith("ALLOWED"))).toEqual([])
     expect(said(lines, "judge")).toContain("KILLED: PID limit exceeded")
   })
+})
 
+describe(`demos of supervision (agents launched by the ${Machine.launcher} launcher)`, () => {
   it("supervisor: restarts one_for_one, escalates the crash loop, the rest finishes", async () => {
-    const lines = await boot("supervisor")
+    const lines = await boot("supervisor", "tree.ts", Machine.launcher)
     expect(lines.filter((l) => /init\/root\/flaky\s+restarting/.test(l))).toHaveLength(3)
     expect(lines.some((l) => /init\/root\/fragile\s+ESCALATED: .*more than 2 restarts in 10000 ms/.test(l))).toBe(true)
     const restarts = lines.find((l) => l.startsWith("restarts: "))!.slice(10).split(", ").sort()
@@ -95,7 +99,7 @@ export default defineTree(supervisor("pipeline", {
 `)
     const lines: Array<string> = []
     await Effect.runPromise(Boot.boot(file, {
-      kernel: { socketPath: Path.join(dir.path, "kernel.sock"), stateDir: Path.join(dir.path, "state") },
+      ...bootOptions(Machine.launcher, { socketPath: Path.join(dir.path, "kernel.sock"), stateDir: Path.join(dir.path, "state") }),
       print: (line) => Effect.sync(() => void lines.push(line))
     }))
     return lines
@@ -112,7 +116,7 @@ export default defineTree(supervisor("pipeline", {
     expect(said(lines, "reasoner")).toContain(`reasoner: crashing on item ${crashAt} (incarnation 1), its answer sent, not acked`)
   })
 
-  it("pipeline, the demo's own tree: 2,000 items with random crashes restart without escalating (the intensity is sized to the crash rate)", async () => {
+  it.skipIf(!Machine.canSandbox)(`pipeline, the demo's own tree: 2,000 items with random crashes restart without escalating (the intensity is sized to the crash rate)${Machine.canSandbox ? "" : ` (skipped: runs \`agentos boot\`, whose kernel has the native launcher, which cannot sandbox here: ${Machine.cannotSandboxBecause})`}`, async () => {
     const run = await Situations.run("current", ["boot", "examples/pipeline/tree.ts"], { PIPELINE_ITEMS: "2000", PIPELINE_CRASH: "random" })
     cleanups.push(run.stop)
     const { code } = await run.exited

@@ -18,7 +18,8 @@ const ipcAgent = Path.join(import.meta.dirname, "agents", "ipc-agent.ts")
 const cleanups = Cleanups.perTest()
 
 const setup = async (options: Parameters<typeof startKernel>[0] = {}): Promise<{ k: TestKernel; c: Connection }> => {
-  const k = await startKernel(options)
+  // Not about isolation: on the plain launcher where agents cannot be sandboxed here.
+  const k = await startKernel(options, [], undefined, Machine.launcher)
   cleanups.push(() => k.stop())
   const c = await Connection.connect({ path: k.socketPath })
   cleanups.push(() => c.close())
@@ -52,7 +53,7 @@ const until = <A>(f: () => A | undefined, what: string, timeoutMs = 20_000): Pro
 
 const codeOf = (p: Promise<unknown>) => p.then(() => "ok", (e: { code?: string }) => e.code ?? String(e))
 
-describe.skipIf(!Machine.canSandbox)(`IPC${Machine.canSandbox ? "" : ` (skipped: ${Machine.cannotSandboxBecause})`}`, () => {
+describe(`IPC (agents launched by the ${Machine.launcher} launcher)`, () => {
   it("SEND to an unknown name is ENOENT; RECV and ACK need a named connection; a bad ACK is ENOENT", async () => {
     const { k, c } = await setup()
     expect(await codeOf(c.call(Op.SEND, { to: "nobody", payload: 1 }))).toBe("ENOENT")

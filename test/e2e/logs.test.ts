@@ -12,7 +12,7 @@ import { Connection } from "../../src/client/Connection.ts"
 import * as Capabilities from "../../src/process/Capabilities.ts"
 import { DEFAULT_LOG_LIMITS, type LogLimits } from "../../src/process/KernelConfig.ts"
 import { droppedMarker, type LogEntry } from "../../src/protocol/LogEntry.ts"
-import { Op } from "../../src/protocol/Op.ts"
+import { Op, type OpName } from "../../src/protocol/Op.ts"
 import { agent, decodeTree, supervisor } from "../../src/supervision/Tree.ts"
 import * as Cli from "../support/cli.ts"
 import { RawConnection, startKernel, type TestKernel, tempDir } from "../support/kernel.ts"
@@ -36,7 +36,8 @@ const setup = async (logs: Partial<LogLimits> = {}) => {
   const dir = tempDir("agentos-logs-e2e-")
   cleanups.push(dir.remove)
   const stateDir = Path.join(dir.path, "state")
-  const k = await startKernel({ stateDir, logs: { ...DEFAULT_LOG_LIMITS, ...logs } })
+  // Not about isolation: on the plain launcher where agents cannot be sandboxed here.
+  const k = await startKernel({ stateDir, logs: { ...DEFAULT_LOG_LIMITS, ...logs } }, [], undefined, Machine.launcher)
   cleanups.push(() => k.stop())
   const c = await Connection.connect({ path: k.socketPath })
   cleanups.push(() => c.close())
@@ -59,7 +60,7 @@ const boot = async (k: TestKernel, tree: Parameters<typeof decodeTree>[0]) => {
   await Effect.runPromise(k.supervision.boot(decoded.success, import.meta.dirname))
 }
 
-describe.skipIf(!Machine.canSandbox)(`agent logs${Machine.canSandbox ? "" : ` (skipped: ${Machine.cannotSandboxBecause})`}`, () => {
+describe(`agent logs (agents launched by the ${Machine.launcher} launcher)`, () => {
   it("a crashed incarnation's last lines survive its restart: LOGS returns them, then the new incarnation's; the file has them", async () => {
     const { k, c, logDir } = await setup()
     // Its first incarnation leaves a mark in its work dir (HOME, kept across restarts) and crashes.
@@ -141,7 +142,7 @@ describe.skipIf(!Machine.canSandbox)(`agent logs${Machine.canSandbox ? "" : ` (s
     cleanups.push(dir.remove)
     // Above one rate window's burst (10,000 short lines, ~1.3 MB of pushes written in one tick),
     // so only a follower that does not read reaches it.
-    const k = await startKernel({ stateDir: Path.join(dir.path, "state"), maxPushBacklog: 4 * 1024 * 1024 })
+    const k = await startKernel({ stateDir: Path.join(dir.path, "state"), maxPushBacklog: 4 * 1024 * 1024 }, [], undefined, Machine.launcher)
     cleanups.push(() => k.stop())
     const c = await Connection.connect({ path: k.socketPath })
     cleanups.push(() => c.close())
@@ -241,7 +242,7 @@ describe.skipIf(!Machine.canSandbox)(`agent logs${Machine.canSandbox ? "" : ` (s
 
   it("an agent without the LOGS grant gets EPERM; with it, it reads logs", async () => {
     const { c } = await setup()
-    const probe = (name: string, caps: ReadonlyArray<string>) =>
+    const probe = (name: string, caps: ReadonlyArray<OpName>) =>
       c.calls.spawn({ name, run: logsProbe, caps, sandbox: { memory: "256M" } })
     await probe("denied", [])
     await probe("granted", ["LOGS"])

@@ -16,6 +16,7 @@ import * as Cli from "../support/cli.ts"
 import { startKernel, type TestKernel, tempDir } from "../support/kernel.ts"
 import * as Prometheus from "../support/PrometheusText.ts"
 import * as Cleanups from "../support/cleanups.ts"
+import * as Machine from "../support/machine.ts"
 
 const metricsAgent = Path.join(import.meta.dirname, "agents", "metrics-agent.ts")
 
@@ -23,7 +24,8 @@ const cleanups = Cleanups.perTest()
 
 /** A kernel and a client connection subscribed to every lifecycle event. */
 const setup = async () => {
-  const k = await startKernel()
+  // Not about isolation: on the plain launcher where agents cannot be sandboxed here.
+  const k = await startKernel({}, [], undefined, Machine.launcher)
   cleanups.push(() => k.stop())
   const c = await Connection.connect({ path: k.socketPath })
   cleanups.push(() => c.close())

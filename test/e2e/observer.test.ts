@@ -125,8 +125,8 @@ const post = (url: string, action: string, body: string, token: string | null) =
     body
   })
 
-describe.skipIf(!Machine.canSandbox)(`agentos boot --observe${Machine.canSandbox ? "" : ` (skipped: ${Machine.cannotSandboxBecause})`}`, () => {
-  it("the page shows the tree live: an agent killed from the host restarts on it, a restart from the page needs the token", async () => {
+describe("agentos boot --observe", () => {
+  it.skipIf(!Machine.canSandbox)(`the page shows the tree live: an agent killed from the host restarts on it, a restart from the page needs the token${Machine.canSandbox ? "" : ` (skipped: its agents run under \`agentos boot\`, whose kernel has the native launcher, which cannot sandbox here: ${Machine.cannotSandboxBecause})`}`, async () => {
     const { boot, socket, url, link, token } = await bootObserved()
     expect(token).toMatch(/^[0-9a-f]{32}$/)
     const browser = await launchChromium()
@@ -224,7 +224,7 @@ describe.skipIf(!Machine.canSandbox)(`agentos boot --observe${Machine.canSandbox
     await expect(fetch(url)).rejects.toThrow()
   })
 
-  it("the HTTP API: 401 without the token, 400 on bad input, 404 for an unknown path, logs, stop", async () => {
+  it.skipIf(!Machine.canSandbox)(`the HTTP API: 401 without the token, 400 on bad input, 404 for an unknown path, logs, stop${Machine.canSandbox ? "" : ` (skipped: its agents run under \`agentos boot\`, whose kernel has the native launcher, which cannot sandbox here: ${Machine.cannotSandboxBecause})`}`, async () => {
     const token = "test-token-0123456789abcdef"
     const { url } = await bootObserved({ AGENTOS_OBSERVE_TOKEN: token })
     // Until the tree has booted, the node is not there yet (404).
@@ -290,7 +290,7 @@ describe.skipIf(!Machine.canSandbox)(`agentos boot --observe${Machine.canSandbox
     expect(await restarted.json()).toMatchObject({ ok: true, node: { state: "running", restarts: 1 } })
   })
 
-  it("a transient child that ends normally shows exited on the page, as TREE says, never restarting", async () => {
+  it.skipIf(!Machine.canSandbox)(`a transient child that ends normally shows exited on the page, as TREE says, never restarting${Machine.canSandbox ? "" : ` (skipped: its agents run under \`agentos boot\`, whose kernel has the native launcher, which cannot sandbox here: ${Machine.cannotSandboxBecause})`}`, async () => {
     const { url, link } = await bootObserved({}, finishing)
     const browser = await launchChromium()
     cleanups.push(() => browser.close())

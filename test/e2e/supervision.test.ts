@@ -16,12 +16,14 @@ import { findNode, type TreeNode } from "../../src/supervision/Supervisor.ts"
 import { agent, decodeTree, supervisor, type SupervisorSpec } from "../../src/supervision/Tree.ts"
 import { processAlive, startKernel, type TestKernel, tempDir } from "../support/kernel.ts"
 import * as Cleanups from "../support/cleanups.ts"
+import * as Machine from "../support/machine.ts"
 
 const cleanups = Cleanups.perTest()
 
 /** A kernel, a connection subscribed to lifecycle events, and the tree booted under init. */
 const boot = async (tree: SupervisorSpec) => {
-  const k = await startKernel()
+  // Not about isolation: on the plain launcher where agents cannot be sandboxed here.
+  const k = await startKernel({}, [], undefined, Machine.launcher)
   cleanups.push(() => k.stop())
   const c = await Connection.connect({ path: k.socketPath })
   cleanups.push(() => c.close())
@@ -71,7 +73,7 @@ const script = (body: string) => {
   return file
 }
 
-describe("supervision end to end", () => {
+describe(`supervision end to end (agents launched by the ${Machine.launcher} launcher)`, () => {
   it("sup_stop_timeout: an agent that ignores SIGTERM is SIGKILLed at its shutdown deadline", async () => {
     const { k, c } = await boot(supervisor("root", {
       children: [agent("stubborn", { run: "sh", args: ["-c", "trap '' TERM; echo ready; while :; do sleep 1; done"], shutdown: 300 })]

@@ -10,14 +10,14 @@ import { FetchHttpClient } from "effect/http"
 import * as Path from "node:path"
 import { describe, expect, it } from "vitest"
 import { Connection } from "../../src/client/Connection.ts"
-import * as Daemon from "../../src/app/Daemon.ts"
 import type * as LlmStats from "../../src/llm/LlmStats.ts"
 import * as Gemini from "../../src/llm/providers/Gemini.ts"
 import { LlmScheduler } from "../../src/llm/Scheduler.ts"
 import * as TestServer from "../../src/llm/TestServer.ts"
 import { Op } from "../../src/protocol/Op.ts"
 import * as Cli from "../support/cli.ts"
-import { startKernel, tempDir } from "../support/kernel.ts"
+import { daemonLayer, startKernel, tempDir } from "../support/kernel.ts"
+import * as Machine from "../support/machine.ts"
 import * as Cleanups from "../support/cleanups.ts"
 import * as Until from "../support/until.ts"
 import { AgentLogs } from "../../src/logs/AgentLogs.ts"
@@ -33,7 +33,8 @@ const kernelWith = async (llm: Layer.Layer<LlmScheduler>) => {
   const scope = Effect.runSync(Scope.make())
   cleanups.push(() => Effect.runPromise(Scope.close(scope, Exit.void)))
   const context = await Effect.runPromise(
-    Layer.buildWithScope(Daemon.layer({ socketPath, stateDir: Path.join(dir.path, "state") }, [], llm), scope)
+    // Not about isolation: on the plain launcher where agents cannot be sandboxed here.
+    Layer.buildWithScope(daemonLayer({ socketPath, stateDir: Path.join(dir.path, "state") }, [], Machine.launcher, llm), scope)
   )
   const c = await Connection.connect({ path: socketPath })
   cleanups.push(() => c.close())

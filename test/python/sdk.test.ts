@@ -15,7 +15,6 @@ import * as Capabilities from "../../src/process/Capabilities.ts"
 import * as PeerCredentials from "../../src/sandbox/PeerCredentials.ts"
 import * as Cbor from "../../src/protocol/Cbor.ts"
 import { Op } from "../../src/protocol/Op.ts"
-import { launcherPath } from "../../src/sandbox/NodeLauncher.ts"
 import { PROTOCOL_VERSION } from "../../src/protocol/Version.ts"
 import { RawConnection, startKernel, type TestKernel } from "../support/kernel.ts"
 import * as Cleanups from "../support/cleanups.ts"
@@ -32,8 +31,9 @@ const EXAMPLES = Path.resolve(HERE, "../../agents/python/examples")
 
 const cleanups = Cleanups.perTest()
 
-const kernel = async (): Promise<TestKernel> => {
-  const k = await startKernel()
+/** A kernel; agents it spawns are not about isolation here (but fault isolation's), so the plain launcher where they cannot be sandboxed. */
+const kernel = async (launcher: Machine.TestLauncher = Machine.launcher): Promise<TestKernel> => {
+  const k = await startKernel({}, [], undefined, launcher)
   cleanups.push(() => k.stop())
   return k
 }
@@ -462,18 +462,18 @@ describe("the Python examples under a real kernel", () => {
     }
   })
 
-  it.skipIf(!Fs.existsSync(launcherPath))("a Python agent SPAWNed by the kernel runs in its sandbox and talks over fd 3", async () => {
+  it(`a Python agent SPAWNed by the kernel (the ${Machine.launcher} launcher) runs and talks over fd 3`, async () => {
     const k = await kernel()
     const out = await pythonOk([example("spawn_test.py")], { env: { AGENTOS_SOCKET: k.socketPath }, cwd: EXAMPLES })
     expect(out).toMatch(/^spawn_test: spawned py-worker-\d+ as \S+, pid \d+, running$/m)
     // The worker took the task from its mailbox, answered the spawner's, and ended by itself:
-    // it ran, talked over its fd 3 and exited 0 inside the sandbox.
+    // it ran, talked over its fd 3 and exited 0.
     expect(out).toMatch(/^spawn_test: py-worker-\d+ answered \{'inReplyTo': \d+, 'result': \{'sum': 6\}\}$/m)
     expect(out).toMatch(/^spawn_test: py-worker-\d+ ended: exited with code 0$/m)
     expect(out).toMatch(/^spawn_test: done$/m)
   })
 
-  it.skipIf(!Fs.existsSync(launcherPath))("the C++ kernel's documented SDK usage runs unchanged: spawn(script=, sandboxed=), list_agents(), kill(name=)", async () => {
+  it("the C++ kernel's documented SDK usage runs unchanged: spawn(script=, sandboxed=), list_agents(), kill(name=)", async () => {
     const k = await kernel()
     // agents/python/README.md's snippet as the C++ SDK documents it, the script path made real.
     const snippet = [
@@ -504,7 +504,7 @@ describe("the Python examples under a real kernel", () => {
     expect(await ended.wait("worker1", 20_000)).toMatchObject({ reason: "killed_on_request", signal: "SIGTERM" })
   })
 
-  it.skipIf(!Fs.existsSync(launcherPath))("the C++ kernel's SYS_SPAWN map on the wire: limits, sandboxed and network mapped onto the sandbox; both spellings are EINVAL", async () => {
+  it("the C++ kernel's SYS_SPAWN map on the wire: limits, sandboxed and network mapped onto the sandbox; both spellings are EINVAL", async () => {
     const k = await kernel()
     const client = await connect({ socket: k.socketPath, name: "seed-wire" })
     cleanups.push(() => client.close())
@@ -528,8 +528,8 @@ describe("the Python examples under a real kernel", () => {
     expect(await client.call(Op.SPAWN, { name: "none" }).then(() => "ok", (e: { code?: string; message?: string }) => `${e.code}: ${e.message}`)).toMatch(/^EINVAL: .*run \(or script\): required/)
   })
 
-  it.skipIf(!Fs.existsSync(launcherPath))("fault isolation: the memory hog is OOM-killed, the CPU hog throttled, the healthy agent unharmed", async () => {
-    const k = await kernel()
+  it.skipIf(!Machine.canSandbox)(`fault isolation: the memory hog is OOM-killed, the CPU hog throttled, the healthy agent unharmed${Machine.canSandbox ? "" : ` (skipped: about the sandbox's limits, on the native launcher, which cannot sandbox here: ${Machine.cannotSandboxBecause})`}`, async () => {
+    const k = await kernel("native")
     const client = await connect({ socket: k.socketPath, name: "py-fault-isolation" })
     cleanups.push(() => client.close())
     await client.spawn({ name: "memory-hog", run: example("memory_hog.py"), args: ["--step-mb", "8", "--max-mb", "400", "--interval-ms", "1"], sandbox: { memory: "48M" } })

@@ -8,6 +8,7 @@ import * as Fs from "node:fs"
 import * as Net from "node:net"
 import * as Os from "node:os"
 import * as Path from "node:path"
+import type { BootOptions } from "../../src/app/Boot.ts"
 import * as Daemon from "../../src/app/Daemon.ts"
 import type { Settings } from "../../src/process/KernelConfig.ts"
 import { Agents } from "../../src/process/Agents.ts"
@@ -17,11 +18,16 @@ import type { PeerCredentials } from "../../src/sandbox/PeerCredentials.ts"
 import type { AgentIdentity, Session } from "../../src/kernel/Session.ts"
 import { Sessions } from "../../src/kernel/Sessions.ts"
 import type { Syscall } from "../../src/kernel/Syscall.ts"
+import type { ProviderConfigError } from "../../src/llm/Provider.ts"
+import type { LlmScheduler } from "../../src/llm/Scheduler.ts"
 import type * as Cbor from "../../src/protocol/Cbor.ts"
 import * as Frame from "../../src/protocol/Frame.ts"
 import * as Isolation from "../../src/sandbox/Isolation.ts"
+import type { Launcher } from "../../src/sandbox/Launcher.ts"
 import * as NodeLauncher from "../../src/sandbox/NodeLauncher.ts"
+import * as ProcessLauncher from "../../src/sandbox/ProcessLauncher.ts"
 import { AgentLogs, type LogEntry } from "../../src/logs/AgentLogs.ts"
+import type { TestLauncher } from "./machine.ts"
 
 /** The user's subordinate ids, when agents may have been given some (their workdirs hold their files). */
 const subordinate = (() => {
@@ -50,9 +56,51 @@ export const processAlive = (pid: number): boolean => {
   }
 }
 
+/**
+ * Daemon.layer's (and Boot.run's) `launcher` and `isolation` for a test launcher: the plain one
+ * with the machine it describes (unless another is given); the native one with this machine's
+ * probe (undefined: the daemon's own) or the machine given.
+ */
+export const launching = (
+  launcher: TestLauncher,
+  machine?: Isolation.Machine
+): { readonly layer: Layer.Layer<Launcher>; readonly isolation: Layer.Layer<Isolation.Isolation> } | undefined =>
+  launcher === "process"
+    ? { layer: ProcessLauncher.layer, isolation: Isolation.Isolation.layerFor(machine ?? ProcessLauncher.machine()) }
+    : machine === undefined
+    ? undefined
+    : { layer: NodeLauncher.layer, isolation: Isolation.Isolation.layerFor(machine) }
+
+/**
+ * Daemon.layer for a test kernel whose agents `launcher` starts. On the plain launcher the
+ * kernel runs with `isolation: weak` unless `options` says otherwise: its machine cannot
+ * sandbox, and a strict kernel would refuse every sandboxed agent.
+ */
+export const daemonLayer = (
+  options: Partial<Settings>,
+  extraSyscalls: ReadonlyArray<Syscall> = [],
+  launcher: TestLauncher = "native",
+  llm?: Layer.Layer<LlmScheduler, ProviderConfigError>,
+  machine?: Isolation.Machine
+) => {
+  const layers = launching(launcher, machine)
+  return Daemon.layer({ ...(launcher === "process" ? { isolation: "weak" as const } : {}), ...options }, extraSyscalls, llm, layers?.isolation, layers?.layer)
+}
+
+/** Boot.run's (and Boot.boot's) `kernel` and `launcher` options for a test kernel whose agents `launcher` starts, as daemonLayer's. */
+export const bootOptions = (launcher: TestLauncher, kernel: Partial<Settings>): Pick<BootOptions, "kernel" | "launcher"> => {
+  const layers = launching(launcher)
+  return {
+    kernel: { ...(launcher === "process" ? { isolation: "weak" as const } : {}), ...kernel },
+    ...(layers === undefined ? {} : { launcher: layers })
+  }
+}
+
 /** A kernel running in this process. */
 export interface TestKernel {
   readonly socketPath: string
+  /** Which launcher starts its agents. */
+  readonly launcher: TestLauncher
   /** The process table. */
   readonly agents: Agents["Service"]
   /** Live sessions. */
@@ -74,7 +122,12 @@ export const startKernel = async (
   options: Partial<Settings> = {},
   extraSyscalls: ReadonlyArray<Syscall> = [],
   /** Another machine's probe, for the kernel's decisions in another situation (the real launcher still runs). */
-  machine?: Isolation.Machine
+  machine?: Isolation.Machine,
+  /**
+   * Which launcher starts its agents: the native one (the default, for tests of isolation), or
+   * Machine.launcher for a suite that is not about isolation (daemonLayer).
+   */
+  launcher: TestLauncher = "native"
 ): Promise<TestKernel> => {
   const dir = tempDir()
   const socketPath = options.socketPath ?? Path.join(dir.path, "run", "kernel.sock")
@@ -82,11 +135,12 @@ export const startKernel = async (
   const scope = Effect.runSync(Scope.make())
   try {
     const context = await Effect.runPromise(
-      Layer.buildWithScope(Daemon.layer({ ...options, socketPath, stateDir }, extraSyscalls, undefined, machine === undefined ? undefined : Isolation.Isolation.layerFor(machine)), scope)
+      Layer.buildWithScope(daemonLayer({ ...options, socketPath, stateDir }, extraSyscalls, launcher, undefined, machine), scope)
     )
     const sessions = Context.get(context, Sessions)
     return {
       socketPath,
+      launcher,
       agents: Context.get(context, Agents),
       output: (name) => Context.get(context, AgentLogs).tail(name, { n: Number.MAX_SAFE_INTEGER }),
       router: Context.get(context, Router),

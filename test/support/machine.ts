@@ -23,3 +23,25 @@ export const canSandbox = Isolation.missing(machine, Isolation.defaultMode(machi
 export const cannotSandboxBecause = Isolation.missing(machine, Isolation.defaultMode(machine)).map((p) => `${p.name}: ${p.note ?? p.mechanism}`).join("; ")
 
 export const isRoot = machine.root
+
+/**
+ * Which launcher starts the agents of a test kernel: `native` (native/build/agentos-launch,
+ * NodeLauncher) or `process` (ProcessLauncher: plain child processes, no sandbox).
+ */
+export type TestLauncher = "native" | "process"
+
+/**
+ * The launcher of the suites that are not about isolation (supervision, IPC, the syscalls, the
+ * clients, logs): the native one where agents can be sandboxed here, else the plain one;
+ * `AGENTOS_TEST_LAUNCHER=process` (or `native`) chooses, to run them on the plain launcher where
+ * the native one works too. Suites about isolation always use the native one.
+ */
+export const launcher: TestLauncher = (() => {
+  const asked = process.env.AGENTOS_TEST_LAUNCHER
+  if (asked === undefined || asked === "") return canSandbox ? "native" : "process"
+  if (asked === "native" || asked === "process") return asked
+  throw new Error(`AGENTOS_TEST_LAUNCHER=${asked}: expected native or process`)
+})()
+
+/** Agents of those suites are plain processes here (no namespaces, cgroups or seccomp). */
+export const plain = launcher === "process"
